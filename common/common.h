@@ -1,0 +1,400 @@
+/*
+ * common: the public interface of the common module, which every other
+ * module links.  It holds the error registry, exact money and quantity
+ * arithmetic, the business-day calendar, logging and configuration.
+ *
+ * Conventions: functions return 0 (or a non-negative count) on success and
+ * a negated error number from common_errors.h on failure; out-values go
+ * through pointers and are only written on success.
+ */
+#ifndef BACKSTOCK_COMMON_H
+#define BACKSTOCK_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/common_errors.h"
+
+/* ------------------------------------------------------------------ */
+/* Exact money and quantities (common_money.c)                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A fixed-point decimal: the value is v / 10^scale, exactly.  v is a
+ * signed 128-bit integer limited to the symmetric range
+ * [-MONEY_V_MAX, MONEY_V_MAX] (so negation never overflows); scale is
+ * 0..MONEY_MAX_SCALE.  Token amounts use scale 18, share quantities the
+ * instrument's scale, cash its currency's minor units.  Never floating
+ * point.
+ */
+#define MONEY_MAX_SCALE 38
+#define MONEY_V_MAX     ((__int128)(((unsigned __int128)1 << 127) - 1))
+/* Longest text money_format() writes, with its terminating NUL. */
+#define MONEY_STR_MAX 48
+/* Longest text money_parse() considers; longer input is ERR_TOO_LONG. */
+#define MONEY_PARSE_MAX 128
+
+struct money {
+  __int128 v;
+  uint8_t scale;
+};
+
+/*
+ * Rounding for results that do not fit the target scale.
+ * EXACT: fail with ERR_MONEY_INEXACT instead of rounding.
+ * DOWN: toward zero.  UP: away from zero.
+ * HALF_EVEN: to nearest, ties to the even neighbour (banker's rounding).
+ */
+enum money_round {
+  MONEY_ROUND_EXACT = 0,
+  MONEY_ROUND_DOWN,
+  MONEY_ROUND_UP,
+  MONEY_ROUND_HALF_EVEN,
+};
+
+/* money_parse() flag: a leading '-' is allowed. */
+#define MONEY_PARSE_NEGATIVE 0x1u
+
+/**
+ * money_make() - build a money value from a raw integer and a scale.
+ * @v: the value in base units (10^-scale).
+ * @scale: 0..MONEY_MAX_SCALE.
+ * @out: receives the value.
+ * Returns 0, -ERR_MONEY_SCALE or -ERR_MONEY_OVERFLOW (v outside the
+ * symmetric range).
+ */
+int money_make(__int128 v, unsigned scale, struct money *out);
+
+/**
+ * money_parse() - parse a decimal string exactly.
+ * @s: the text, not necessarily NUL-terminated.
+ * @len: its length in bytes.
+ * @scale: scale of the result; the text may have at most this many
+ *         fraction digits.
+ * @flags: MONEY_PARSE_NEGATIVE to allow a leading '-'.
+ * @out: receives the value at @scale.
+ *
+ * Grammar: ['-'] ('0' | [1-9][0-9]*) ['.' [0-9]+].  No '+', no spaces,
+ * no leading zeros, no exponent, no thousands separators.
+ * Returns 0 or one distinct error: -ERR_TOO_LONG, -ERR_MONEY_SYNTAX,
+ * -ERR_MONEY_SIGN, -ERR_MONEY_EXPONENT, -ERR_MONEY_NAN,
+ * -ERR_MONEY_PRECISION, -ERR_MONEY_OVERFLOW, -ERR_MONEY_SCALE.
+ */
+int money_parse(const char *s, size_t len, unsigned scale, unsigned flags, struct money *out);
+
+/**
+ * money_format() - write the canonical text of a value.
+ * @m: the value.
+ * @buf: receives the text, NUL-terminated: exactly m.scale fraction
+ *       digits (none and no point when the scale is 0), '-' when negative.
+ * @size: size of @buf; MONEY_STR_MAX always suffices.
+ * Returns the length written (without the NUL), or -ERR_TOO_LONG when
+ * @buf is too small.  money_parse() of the text gives back @m.
+ */
+int money_format(struct money m, char *buf, size_t size);
+
+/**
+ * money_rescale() - change the scale of a value.
+ * @a: the value.
+ * @scale: the new scale.
+ * @mode: rounding when digits are dropped.
+ * @out: receives the value at @scale.
+ * Returns 0, -ERR_MONEY_SCALE, -ERR_MONEY_OVERFLOW, -ERR_MONEY_INEXACT.
+ */
+int money_rescale(struct money a, unsigned scale, enum money_round mode, struct money *out);
+
+/**
+ * money_add() - exact sum; the result has the larger of the two scales.
+ * Returns 0 or -ERR_MONEY_OVERFLOW.
+ */
+int money_add(struct money a, struct money b, struct money *out);
+
+/**
+ * money_sub() - exact difference a - b; the result has the larger scale.
+ * Returns 0 or -ERR_MONEY_OVERFLOW.
+ */
+int money_sub(struct money a, struct money b, struct money *out);
+
+/**
+ * money_mul() - product a * b at @scale, rounded by @mode.  The full
+ * product is computed in 256 bits, so only the result must fit.
+ * Returns 0, -ERR_MONEY_SCALE, -ERR_MONEY_OVERFLOW, -ERR_MONEY_INEXACT.
+ */
+int money_mul(struct money a, struct money b, unsigned scale, enum money_round mode,
+              struct money *out);
+
+/**
+ * money_div() - quotient a / b at @scale, rounded by @mode.
+ * Returns 0, -ERR_MONEY_DIV_ZERO, -ERR_MONEY_SCALE, -ERR_MONEY_OVERFLOW,
+ * -ERR_MONEY_INEXACT.
+ */
+int money_div(struct money a, struct money b, unsigned scale, enum money_round mode,
+              struct money *out);
+
+/**
+ * money_cmp() - compare exactly, across scales.
+ * Returns -1, 0 or 1 as a <, = or > b.
+ */
+int money_cmp(struct money a, struct money b);
+
+/* ------------------------------------------------------------------ */
+/* Dates and the business-day calendar (common_calendar.c)             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A date is a day number: days since 1970-01-01 (proleptic Gregorian),
+ * negative before.  Supported years: CAL_YEAR_MIN..CAL_YEAR_MAX.
+ */
+#define CAL_YEAR_MIN 1900
+#define CAL_YEAR_MAX 2200
+/* Text of a date "YYYY-MM-DD" plus NUL. */
+#define CAL_DATE_STR 11
+
+/**
+ * cal_day() - day number of a civil date.
+ * Returns 0, or -ERR_CAL_DATE_RANGE for an invalid or unsupported date.
+ */
+int cal_day(int year, unsigned month, unsigned mday, int32_t *out);
+
+/** cal_civil() - civil date of a day number. */
+void cal_civil(int32_t day, int *year, unsigned *month, unsigned *mday);
+
+/** cal_weekday() - 0 = Sunday .. 6 = Saturday. */
+unsigned cal_weekday(int32_t day);
+
+/**
+ * cal_parse_date() - parse exactly "YYYY-MM-DD".
+ * Returns 0, -ERR_CAL_DATE_SYNTAX or -ERR_CAL_DATE_RANGE.
+ */
+int cal_parse_date(const char *s, size_t len, int32_t *out);
+
+/** cal_format_date() - write "YYYY-MM-DD" into @buf (CAL_DATE_STR bytes). */
+void cal_format_date(int32_t day, char buf[CAL_DATE_STR]);
+
+/** cal_easter() - day number of Easter Sunday of @year (Gregorian). */
+int32_t cal_easter(int year);
+
+/**
+ * cal_nyse_holiday() - whether @day is an NYSE full-day holiday by the
+ * exchange's rules (observed dates included; extra closures not).
+ * @name: if not NULL, receives a static name of the holiday.
+ */
+bool cal_nyse_holiday(int32_t day, const char **name);
+
+/*
+ * A market calendar: the NYSE rules plus extra closures (national days of
+ * mourning, weather) loaded from data.  Weekends are never business days.
+ */
+struct cal {
+  int32_t *closures; /* sorted, unique */
+  size_t n_closures;
+  size_t cap_closures;
+};
+
+/** cal_init() - an NYSE calendar with no extra closures. */
+void cal_init(struct cal *c);
+
+/** cal_free() - release @c; cal_free(NULL) does nothing. */
+void cal_free(struct cal *c);
+
+/**
+ * cal_add_closure() - add one extra full-day closure.
+ * Returns 0 or -ERR_NOMEM.
+ */
+int cal_add_closure(struct cal *c, int32_t day);
+
+/**
+ * cal_load_closures() - add extra closures from text: one date per line
+ * ("YYYY-MM-DD"), optionally followed by whitespace and a reason; blank
+ * lines and lines starting with '#' are ignored.
+ * @line_out: if not NULL, receives the 1-based number of a bad line.
+ * Returns 0, -ERR_CAL_CLOSURES or -ERR_NOMEM; on error @c is unchanged.
+ */
+int cal_load_closures(struct cal *c, const char *text, size_t len, unsigned *line_out);
+
+/** cal_load_closures_file() - cal_load_closures() from a file. */
+int cal_load_closures_file(struct cal *c, const char *path, unsigned *line_out);
+
+/*
+ * The closures file shipped with the source (data/nyse-closures.txt),
+ * embedded at build time: load it with cal_load_closures().
+ */
+extern const char cal_builtin_closures[];
+extern const size_t cal_builtin_closures_len;
+
+/** cal_is_business_day() - not a weekend, holiday or extra closure. */
+bool cal_is_business_day(const struct cal *c, int32_t day);
+
+/**
+ * cal_add_business_days() - T+N: the date @n business days after @day
+ * (before it when @n is negative; @day itself need not be a business
+ * day).  @n == 0 gives @day if it is a business day, else the next one.
+ * Returns 0 or -ERR_CAL_DATE_RANGE when the result leaves the range.
+ */
+int cal_add_business_days(const struct cal *c, int32_t day, int n, int32_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Logging (common_log.c)                                              */
+/* ------------------------------------------------------------------ */
+
+enum log_level { LOGL_DEBUG = 0, LOGL_INFO, LOGL_WARN, LOGL_ERROR };
+enum log_format { LOG_FORMAT_TEXT = 0, LOG_FORMAT_JSON };
+
+/**
+ * log_setup() - choose level, format and destination (stderr if NULL).
+ * Safe to call again; lines are written whole, from any thread.
+ */
+void log_setup(enum log_level level, enum log_format format, FILE *out);
+
+/**
+ * log_set_request_id() - request id of the calling thread, copied (at
+ * most 63 bytes); NULL clears it.
+ */
+void log_set_request_id(const char *id);
+
+/**
+ * log_msg() - write one line: time (UTC, RFC 3339 with milliseconds),
+ * level, component, request id if any, message.
+ */
+void log_msg(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void log_vmsg(enum log_level level, const char *component, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/**
+ * log_bug() - a bug of ours (not bad input): logged at error level with
+ * the source file and line.
+ */
+void log_bug_at(const char *file, int line, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define log_bug(component, ...) log_bug_at(__FILE__, __LINE__, component, __VA_ARGS__)
+
+/** log_level_parse() - "debug", "info", "warn", "error". */
+int log_level_parse(const char *s, enum log_level *out);
+
+/**
+ * log_format_line() - format one line into @buf without writing it
+ * (what log_msg writes).  Returns the length, truncated to @size - 1.
+ */
+size_t log_format_line(char *buf, size_t size, enum log_format format, int64_t unix_ms,
+                       enum log_level level, const char *component, const char *request_id,
+                       const char *msg);
+
+/* ------------------------------------------------------------------ */
+/* Configuration (common_config.c)                                     */
+/* ------------------------------------------------------------------ */
+
+#define CFG_PATH_MAX 1024
+#define CFG_STR_MAX  256
+
+/*
+ * The service's configuration.  Defaults, then a file (key = value lines),
+ * then BACKSTOCK_* environment variables, each later source overriding
+ * the earlier.  database_url may hold a password: it is wiped by
+ * cfg_free() and never logged.
+ */
+struct cfg {
+  char listen_host[CFG_STR_MAX];    /* BACKSTOCK_LISTEN host part */
+  uint16_t listen_port;             /* BACKSTOCK_LISTEN port part */
+  char data_dir[CFG_PATH_MAX];      /* BACKSTOCK_DATA_DIR */
+  char *database_url;               /* BACKSTOCK_DATABASE_URL, NULL = embedded */
+  char pg_bindir[CFG_PATH_MAX];     /* BACKSTOCK_PG_BINDIR, "" = search */
+  char calendar_file[CFG_PATH_MAX]; /* BACKSTOCK_CALENDAR_FILE */
+  enum log_level log_level;         /* BACKSTOCK_LOG_LEVEL */
+  enum log_format log_format;       /* BACKSTOCK_LOG_FORMAT */
+  unsigned db_max_retries;          /* BACKSTOCK_DB_MAX_RETRIES */
+  unsigned db_pool_size;            /* BACKSTOCK_DB_POOL_SIZE */
+  unsigned http_threads;            /* BACKSTOCK_HTTP_THREADS */
+};
+
+/* One documented key; the table drives parsing, printing and the README. */
+struct cfg_key {
+  const char *key; /* in the file, e.g. "listen" */
+  const char *env; /* e.g. "BACKSTOCK_LISTEN" */
+  const char *def; /* default, as text */
+  const char *doc; /* one line */
+};
+
+/** cfg_keys() - the table of keys; *n receives its length. */
+const struct cfg_key *cfg_keys(size_t *n);
+
+/** cfg_init() - fill @c with the defaults. */
+void cfg_init(struct cfg *c);
+
+/** cfg_free() - wipe and free what @c owns; cfg_free(NULL) does nothing. */
+void cfg_free(struct cfg *c);
+
+/**
+ * cfg_set() - set one key from text.
+ * @key: the file key ("listen") or the variable ("BACKSTOCK_LISTEN").
+ * Returns 0, -ERR_CFG_UNKNOWN_KEY, -ERR_CFG_VALUE or -ERR_NOMEM.
+ */
+int cfg_set(struct cfg *c, const char *key, const char *value);
+
+/**
+ * cfg_load_text() - apply "key = value" lines ('#' comments, blank lines).
+ * @line_out: if not NULL, receives the 1-based number of a bad line.
+ * Returns 0 or the error of the first bad line (-ERR_CFG_SYNTAX, ...).
+ */
+int cfg_load_text(struct cfg *c, const char *text, size_t len, unsigned *line_out);
+
+/** cfg_load_file() - cfg_load_text() from a file; -ERR_CFG_FILE if unreadable. */
+int cfg_load_file(struct cfg *c, const char *path, unsigned *line_out);
+
+/**
+ * cfg_load_env() - apply every BACKSTOCK_* variable of @envp (NULL-ended,
+ * like environ).  An unknown BACKSTOCK_ variable is an error, so typos
+ * do not pass silently.  BACKSTOCK_CONFIG and BACKSTOCK_TEST_* are skipped.
+ * @bad_out: if not NULL, receives the offending variable name (borrowed).
+ */
+int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out);
+
+/**
+ * cfg_print() - write the effective configuration as key = value lines,
+ * with any password in the database URL replaced by "***".
+ */
+void cfg_print(const struct cfg *c, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Small helpers (common_util.c)                                       */
+/* ------------------------------------------------------------------ */
+
+/** util_now_ms() - wall clock, milliseconds since the epoch (UTC). */
+int64_t util_now_ms(void);
+
+/** util_mono_ms() - monotonic clock in milliseconds. */
+int64_t util_mono_ms(void);
+
+/** util_sleep_ms() - sleep, resuming after signals. */
+void util_sleep_ms(unsigned ms);
+
+/**
+ * util_read_file() - read a whole file, at most @max bytes.
+ * @out: receives a malloc'd buffer (NUL-terminated, free with free()).
+ * Returns 0, -ERR_IO, -ERR_TOO_LONG or -ERR_NOMEM.
+ */
+int util_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/**
+ * util_strlcpy() - copy with truncation check.
+ * Returns 0, or -ERR_TOO_LONG (dst then holds a truncated copy).
+ */
+int util_strlcpy(char *dst, const char *src, size_t size);
+
+/**
+ * util_random_hex() - @nbytes random bytes (libsodium) as lower-case hex
+ * into @out (2 * nbytes + 1 bytes).
+ */
+void util_random_hex(char *out, size_t nbytes);
+
+/**
+ * util_json_escape() - append @s as JSON string contents (no quotes) to
+ * @buf at *@pos, never past @size - 1; keeps the buffer NUL-terminated.
+ */
+void util_json_escape(char *buf, size_t size, size_t *pos, const char *s);
+
+#endif

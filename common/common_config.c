@@ -1,0 +1,298 @@
+/*
+ * Configuration: defaults, then a file of "key = value" lines, then
+ * BACKSTOCK_* environment variables.  One table (keys[]) names every key,
+ * its variable, its default and its documentation; the README's table is
+ * checked against it by a test, so the two cannot drift apart.
+ *
+ * Values are validated when set: a bad value or an unknown key is an
+ * error with the key's name, never ignored.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/common.h"
+
+static const struct cfg_key keys[] = {
+    {"listen", "BACKSTOCK_LISTEN", "127.0.0.1:8080",
+     "HTTP listen address, host:port ([v6]:port for IPv6; port 0 picks a free one)"},
+    {"data_dir", "BACKSTOCK_DATA_DIR", "./var",
+     "folder for the service's data, including the embedded PostgreSQL cluster"},
+    {"database_url", "BACKSTOCK_DATABASE_URL", "",
+     "libpq URL or conninfo of an external PostgreSQL; empty runs the embedded one"},
+    {"pg_bindir", "BACKSTOCK_PG_BINDIR", "",
+     "folder of initdb/pg_ctl for the embedded cluster; empty searches the usual places"},
+    {"calendar_file", "BACKSTOCK_CALENDAR_FILE", "",
+     "extra market closures (YYYY-MM-DD per line) added to the built-in NYSE calendar"},
+    {"log_level", "BACKSTOCK_LOG_LEVEL", "info", "debug, info, warn or error"},
+    {"log_format", "BACKSTOCK_LOG_FORMAT", "text", "text or json (one JSON object per line)"},
+    {"db_max_retries", "BACKSTOCK_DB_MAX_RETRIES", "10",
+     "attempts of a transaction that meets serialization failures or deadlocks (1-1000)"},
+    {"db_pool_size", "BACKSTOCK_DB_POOL_SIZE", "4", "database connections held by the API (1-256)"},
+    {"http_threads", "BACKSTOCK_HTTP_THREADS", "4", "HTTP worker threads (1-256)"},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+const struct cfg_key *cfg_keys(size_t *n)
+{
+  *n = N_KEYS;
+  return keys;
+}
+
+void cfg_init(struct cfg *c)
+{
+  memset(c, 0, sizeof *c);
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (cfg_set(c, keys[i].key, keys[i].def) != 0)
+      abort(); /* a default that does not parse is a broken invariant */
+}
+
+void cfg_free(struct cfg *c)
+{
+  if (c == NULL)
+    return;
+  if (c->database_url != NULL) {
+    sodium_memzero(c->database_url, strlen(c->database_url));
+    free(c->database_url);
+    c->database_url = NULL;
+  }
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+  char *end;
+  if (*s < '0' || *s > '9')
+    return -ERR_CFG_VALUE;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi)
+    return -ERR_CFG_VALUE;
+  *out = (unsigned)v;
+  return 0;
+}
+
+static int parse_listen(struct cfg *c, const char *v)
+{
+  const char *colon;
+  char host[CFG_STR_MAX];
+  size_t hl;
+  unsigned port;
+  if (v[0] == '[') {
+    const char *close = strchr(v, ']');
+    if (close == NULL || close[1] != ':')
+      return -ERR_CFG_VALUE;
+    hl = (size_t)(close - v - 1);
+    if (hl == 0 || hl >= sizeof host)
+      return -ERR_CFG_VALUE;
+    memcpy(host, v + 1, hl);
+    colon = close + 1;
+  } else {
+    colon = strrchr(v, ':');
+    if (colon == NULL)
+      return -ERR_CFG_VALUE;
+    hl = (size_t)(colon - v);
+    if (hl == 0 || hl >= sizeof host || memchr(v, ':', hl) != NULL)
+      return -ERR_CFG_VALUE;
+    memcpy(host, v, hl);
+  }
+  host[hl] = '\0';
+  if (parse_uint(colon + 1, 0, 65535, &port) != 0)
+    return -ERR_CFG_VALUE;
+  memcpy(c->listen_host, host, hl + 1);
+  c->listen_port = (uint16_t)port;
+  return 0;
+}
+
+static int set_path(char *dst, size_t size, const char *v, int allow_empty)
+{
+  if (!allow_empty && v[0] == '\0')
+    return -ERR_CFG_VALUE;
+  if (strlen(v) >= size)
+    return -ERR_CFG_VALUE;
+  memcpy(dst, v, strlen(v) + 1);
+  return 0;
+}
+
+static int set_by_index(struct cfg *c, size_t i, const char *v)
+{
+  const char *k = keys[i].key;
+  if (strcmp(k, "listen") == 0)
+    return parse_listen(c, v);
+  if (strcmp(k, "data_dir") == 0)
+    return set_path(c->data_dir, sizeof c->data_dir, v, 0);
+  if (strcmp(k, "pg_bindir") == 0)
+    return set_path(c->pg_bindir, sizeof c->pg_bindir, v, 1);
+  if (strcmp(k, "calendar_file") == 0)
+    return set_path(c->calendar_file, sizeof c->calendar_file, v, 1);
+  if (strcmp(k, "database_url") == 0) {
+    char *dup = NULL;
+    if (strlen(v) > 4096)
+      return -ERR_CFG_VALUE;
+    if (v[0] != '\0' && (dup = strdup(v)) == NULL)
+      return -ERR_NOMEM;
+    cfg_free(c);
+    c->database_url = dup;
+    return 0;
+  }
+  if (strcmp(k, "log_level") == 0)
+    return log_level_parse(v, &c->log_level) == 0 ? 0 : -ERR_CFG_VALUE;
+  if (strcmp(k, "log_format") == 0) {
+    if (strcmp(v, "text") == 0)
+      c->log_format = LOG_FORMAT_TEXT;
+    else if (strcmp(v, "json") == 0)
+      c->log_format = LOG_FORMAT_JSON;
+    else
+      return -ERR_CFG_VALUE;
+    return 0;
+  }
+  if (strcmp(k, "db_max_retries") == 0)
+    return parse_uint(v, 1, 1000, &c->db_max_retries);
+  if (strcmp(k, "db_pool_size") == 0)
+    return parse_uint(v, 1, 256, &c->db_pool_size);
+  if (strcmp(k, "http_threads") == 0)
+    return parse_uint(v, 1, 256, &c->http_threads);
+  return -ERR_CFG_UNKNOWN_KEY;
+}
+
+int cfg_set(struct cfg *c, const char *key, const char *value)
+{
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (strcmp(key, keys[i].key) == 0 || strcmp(key, keys[i].env) == 0)
+      return set_by_index(c, i, value);
+  return -ERR_CFG_UNKNOWN_KEY;
+}
+
+static const char *trim(char *s, char *end)
+{
+  while (s < end && (*s == ' ' || *s == '\t'))
+    s++;
+  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+    end--;
+  *end = '\0';
+  return s;
+}
+
+int cfg_load_text(struct cfg *c, const char *text, size_t len, unsigned *line_out)
+{
+  char line[CFG_PATH_MAX + 64];
+  unsigned no = 0;
+  size_t pos = 0;
+  while (pos < len) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t ll = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
+    int rc = 0;
+    no++;
+    if (ll >= sizeof line || memchr(text + pos, '\0', ll) != NULL) {
+      rc = -ERR_CFG_SYNTAX;
+    } else {
+      memcpy(line, text + pos, ll);
+      line[ll] = '\0';
+      const char *t = trim(line, line + ll);
+      if (t[0] != '\0' && t[0] != '#') {
+        char *eq = strchr(t, '=');
+        if (eq == NULL) {
+          rc = -ERR_CFG_SYNTAX;
+        } else {
+          const char *k = trim((char *)t, eq);
+          const char *v = trim(eq + 1, eq + 1 + strlen(eq + 1));
+          rc = k[0] == '\0' ? -ERR_CFG_SYNTAX : cfg_set(c, k, v);
+        }
+      }
+    }
+    sodium_memzero(line, sizeof line);
+    if (rc != 0) {
+      if (line_out != NULL)
+        *line_out = no;
+      return rc;
+    }
+    pos += ll + 1;
+  }
+  return 0;
+}
+
+int cfg_load_file(struct cfg *c, const char *path, unsigned *line_out)
+{
+  char *buf;
+  size_t len;
+  if (util_read_file(path, 1 << 20, &buf, &len) != 0)
+    return -ERR_CFG_FILE;
+  int rc = cfg_load_text(c, buf, len, line_out);
+  sodium_memzero(buf, len);
+  free(buf);
+  return rc;
+}
+
+int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out)
+{
+  static const char prefix[] = "BACKSTOCK_";
+  char name[128];
+  for (; *envp != NULL; envp++) {
+    const char *e = *envp;
+    if (strncmp(e, prefix, sizeof prefix - 1) != 0)
+      continue;
+    const char *eq = strchr(e, '=');
+    if (eq == NULL || (size_t)(eq - e) >= sizeof name)
+      continue;
+    memcpy(name, e, (size_t)(eq - e));
+    name[eq - e] = '\0';
+    if (strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0 ||
+        strcmp(name, "BACKSTOCK_SOURCE_ROOT") == 0)
+      continue;
+    size_t i;
+    for (i = 0; i < N_KEYS; i++)
+      if (strcmp(name, keys[i].env) == 0)
+        break;
+    int rc = i == N_KEYS ? -ERR_CFG_UNKNOWN_KEY : set_by_index(c, i, eq + 1);
+    if (rc != 0) {
+      if (bad_out != NULL)
+        *bad_out = i == N_KEYS ? "unknown BACKSTOCK_ variable" : keys[i].env;
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* Write a URL or conninfo with its password replaced by "***". */
+static void print_redacted_url(const char *url, FILE *out)
+{
+  const char *p;
+  if ((p = strstr(url, "password=")) != NULL) {
+    const char *end = p + 9;
+    while (*end != '\0' && *end != ' ' && *end != '&')
+      end++;
+    fprintf(out, "%.*spassword=***%s", (int)(p - url), url, end);
+    return;
+  }
+  const char *scheme = strstr(url, "://");
+  const char *at = scheme != NULL ? strchr(scheme + 3, '@') : NULL;
+  const char *colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+  if (colon != NULL)
+    fprintf(out, "%.*s:***%s", (int)(colon - url), url, at);
+  else
+    fputs(url, out);
+}
+
+void cfg_print(const struct cfg *c, FILE *out)
+{
+  static const char *lvl[] = {"debug", "info", "warn", "error"};
+  if (strchr(c->listen_host, ':') != NULL)
+    fprintf(out, "listen = [%s]:%u\n", c->listen_host, c->listen_port);
+  else
+    fprintf(out, "listen = %s:%u\n", c->listen_host, c->listen_port);
+  fprintf(out, "data_dir = %s\n", c->data_dir);
+  fputs("database_url = ", out);
+  if (c->database_url != NULL)
+    print_redacted_url(c->database_url, out);
+  fputc('\n', out);
+  fprintf(out, "pg_bindir = %s\n", c->pg_bindir);
+  fprintf(out, "calendar_file = %s\n", c->calendar_file);
+  fprintf(out, "log_level = %s\n", lvl[c->log_level]);
+  fprintf(out, "log_format = %s\n", c->log_format == LOG_FORMAT_JSON ? "json" : "text");
+  fprintf(out, "db_max_retries = %u\n", c->db_max_retries);
+  fprintf(out, "db_pool_size = %u\n", c->db_pool_size);
+  fprintf(out, "http_threads = %u\n", c->http_threads);
+}

@@ -1,0 +1,90 @@
+/*
+ * The error registry: every error the service can report, as one X-macro
+ * list.  Each row gives the symbolic name, a stable number (never reused,
+ * never renumbered: clients and logs depend on it), the HTTP status an API
+ * answers with, and a one-line text for humans.
+ *
+ * Numbers are grouped by module: 1..999 general, 1000 money, 1100
+ * calendar, 1200 configuration, 2000 database, 2100 migrations, 2200
+ * embedded PostgreSQL, 3000 HTTP API.  Functions return 0 on success and
+ * the negated number on failure (-ERR_MONEY_OVERFLOW).
+ *
+ * Included only through common.h.
+ */
+#ifndef BACKSTOCK_COMMON_ERRORS_H
+#define BACKSTOCK_COMMON_ERRORS_H
+
+/* X(name, number, http_status, text) */
+#define COMMON_ERRORS(X)                                                                           \
+  X(OK, 0, 200, "success")                                                                         \
+  X(INTERNAL, 1, 500, "internal error")                                                            \
+  X(NOMEM, 2, 500, "out of memory")                                                                \
+  X(INVALID_ARGUMENT, 3, 400, "invalid argument")                                                  \
+  X(IO, 4, 500, "input/output error")                                                              \
+  X(TOO_LONG, 5, 400, "input longer than allowed")                                                 \
+  X(MONEY_SYNTAX, 1001, 400, "malformed decimal number")                                           \
+  X(MONEY_SIGN, 1002, 400, "sign not allowed here")                                                \
+  X(MONEY_EXPONENT, 1003, 400, "exponent notation not allowed")                                    \
+  X(MONEY_NAN, 1004, 400, "NaN or infinity is not a number")                                       \
+  X(MONEY_PRECISION, 1005, 400, "more fraction digits than the scale allows")                      \
+  X(MONEY_OVERFLOW, 1006, 400, "amount out of range")                                              \
+  X(MONEY_DIV_ZERO, 1007, 400, "division by zero")                                                 \
+  X(MONEY_SCALE, 1008, 400, "scale out of range")                                                  \
+  X(MONEY_INEXACT, 1009, 400, "result is not exact at this scale")                                 \
+  X(CAL_DATE_SYNTAX, 1101, 400, "malformed date (want YYYY-MM-DD)")                                \
+  X(CAL_DATE_RANGE, 1102, 400, "date out of the supported range")                                  \
+  X(CAL_CLOSURES, 1103, 500, "malformed market closures file")                                     \
+  X(CFG_SYNTAX, 1201, 500, "malformed configuration line")                                         \
+  X(CFG_UNKNOWN_KEY, 1202, 500, "unknown configuration key")                                       \
+  X(CFG_VALUE, 1203, 500, "invalid configuration value")                                           \
+  X(CFG_FILE, 1204, 500, "cannot read configuration file")                                         \
+  X(DB_CONNECT, 2001, 503, "database unavailable")                                                 \
+  X(DB_HARD, 2002, 500, "database error")                                                          \
+  X(DB_CONFLICT, 2003, 503, "database busy with conflicting work, retry")                          \
+  X(DB_COMMIT_UNKNOWN, 2004, 503, "connection lost during commit")                                 \
+  X(DB_POOL_TIMEOUT, 2005, 503, "no database connection free in time")                             \
+  X(MIGRATE_GAP, 2101, 500, "migration numbering has a gap")                                       \
+  X(MIGRATE_DB_NEWER, 2102, 500, "database schema is newer than this binary")                      \
+  X(MIGRATE_CHECKSUM, 2103, 500, "an applied migration differs from ours")                         \
+  X(MIGRATE_FAILED, 2104, 500, "a migration failed")                                               \
+  X(PG_BINARIES, 2201, 500, "PostgreSQL server programs not found")                                \
+  X(PG_INITDB, 2202, 500, "initdb failed")                                                         \
+  X(PG_START, 2203, 500, "embedded PostgreSQL did not start")                                      \
+  X(PG_STOP, 2204, 500, "embedded PostgreSQL did not stop")                                        \
+  X(PG_IN_USE, 2205, 500, "data folder in use by another backstock")                               \
+  X(PG_USER, 2206, 500, "no 'postgres' user to run PostgreSQL as root")                            \
+  X(API_NOT_FOUND, 3001, 404, "no such resource")                                                  \
+  X(API_METHOD, 3002, 405, "method not allowed on this resource")                                  \
+  X(API_BODY_TOO_LARGE, 3003, 413, "request body too large")                                       \
+  X(API_UNAVAILABLE, 3004, 503, "service unavailable")
+
+enum err_code {
+#define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,
+  COMMON_ERRORS(COMMON_ERR_ENUM)
+#undef COMMON_ERR_ENUM
+};
+
+/**
+ * err_name() - symbolic name of an error, e.g. "money_overflow".
+ * @code: error number, either sign.
+ * Returns a static string; "unknown" for a number not in the registry.
+ */
+const char *err_name(int code);
+
+/**
+ * err_text() - one-line human text of an error.
+ * @code: error number, either sign.
+ * Returns a static string.
+ */
+const char *err_text(int code);
+
+/**
+ * err_http_status() - HTTP status an API answers this error with.
+ * @code: error number, either sign.  Unknown numbers map to 500.
+ */
+unsigned err_http_status(int code);
+
+/** err_known() - whether @code (either sign) is in the registry. */
+int err_known(int code);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * db: the database layer.  A connection (struct db_conn) carries the
+ * session defaults (SERIALIZABLE, search_path backstock, UTC) and the
+ * prepared statements made on it; one transaction runner retries
+ * serialization failures and deadlocks a bounded number of times; a small
+ * pool hands connections to API threads; the migration runner applies
+ * the numbered SQL files; and the embedded cluster runs a private
+ * PostgreSQL under the data folder.
+ *
+ * Every query returns one status (enum db_qs): hard error, soft error
+ * (40001 serialization failure, 40P01 deadlock), no rows, or a row count.
+ * Only db_txn() retries.
+ */
+#ifndef BACKSTOCK_DB_H
+#define BACKSTOCK_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "common/common.h"
+
+/* The schema every table of ours lives in. */
+#define DB_SCHEMA "backstock"
+
+enum db_qs {
+  DB_QS_HARD = -2, /* error that a retry will not cure */
+  DB_QS_SOFT = -1, /* serialization failure or deadlock: retry */
+  DB_QS_NONE = 0,  /* success, no rows */
+  /* > 0: success, that many rows returned or affected */
+};
+
+/*
+ * One prepared statement: defined once, as a const object in the file of
+ * its query (db_select_schema_version.c holds db_stmt_select_schema_version),
+ * prepared on a connection the first time it runs there.
+ */
+struct db_stmt {
+  const char *name; /* also the server-side statement name */
+  const char *sql;
+  int nparams;
+};
+
+struct db_conn_stats {
+  unsigned long txn_commits; /* transactions that committed */
+  unsigned long txn_retries; /* attempts repeated after a soft error */
+  unsigned long txn_gave_up; /* runs that ended with ERR_DB_CONFLICT */
+  unsigned long reconnects;  /* successful reconnections */
+  unsigned long prepares;    /* statements prepared on this connection */
+};
+
+struct db_conn {
+  PGconn *pg;
+  char *conninfo;       /* owned, wiped on close */
+  char *dbname;         /* optional override, owned */
+  unsigned max_retries; /* attempts per db_txn() run */
+  bool in_txn;
+  const struct db_stmt **prepared; /* open-addressing set, size cap */
+  size_t n_prepared, cap_prepared;
+  char last_error[512]; /* message of the last failed call */
+  char last_sqlstate[6];
+  struct db_conn_stats stats;
+};
+
+/**
+ * db_connect() - open a connection and apply the session defaults.
+ * @conninfo: libpq URL or key=value string.
+ * @dbname: if not NULL, overrides the database named in @conninfo.
+ * @max_retries: attempts per db_txn() run (>= 1).
+ * @out: receives the connection; free with db_close().
+ * Returns 0, -ERR_DB_CONNECT (message in the log) or -ERR_NOMEM.
+ */
+int db_connect(const char *conninfo, const char *dbname, unsigned max_retries,
+               struct db_conn **out);
+
+/** db_close() - close and free; db_close(NULL) does nothing. */
+void db_close(struct db_conn *c);
+
+/**
+ * db_ensure() - reconnect if the connection is broken.  Only outside a
+ * transaction (a transaction is never resumed on a new connection).
+ * Returns 0 or -ERR_DB_CONNECT.
+ */
+int db_ensure(struct db_conn *c);
+
+/**
+ * db_exec() - run a prepared statement with text parameters.
+ * @params: @stmt->nparams values (NULL for SQL NULL).
+ * @res: if not NULL and the call succeeds, receives the result (PQclear
+ *       it); else the result is cleared here.
+ * Returns the query status; on error last_error/last_sqlstate are set.
+ */
+enum db_qs db_exec(struct db_conn *c, const struct db_stmt *stmt, const char *const *params,
+                   PGresult **res);
+
+/**
+ * db_exec_sql() - run SQL text without parameters (may hold several
+ * statements).  For migrations and session setup only.
+ */
+enum db_qs db_exec_sql(struct db_conn *c, const char *sql);
+
+/*
+ * The body of a transaction: runs its queries on @c and returns DB_QS_HARD,
+ * DB_QS_SOFT or a value >= 0.  It may run more than once, so it must not
+ * have effects outside the database (no replies, no messages) until
+ * db_txn() returns 0.
+ */
+typedef enum db_qs (*db_txn_fn)(struct db_conn *c, void *cls);
+
+/**
+ * db_txn() - run @fn inside BEGIN..COMMIT, retrying on serialization
+ * failures and deadlocks (in the body or at COMMIT) up to c->max_retries
+ * attempts with randomized backoff.  A connection found broken before a
+ * transaction starts is reconnected; one lost inside the body is
+ * reconnected and the body retried; one lost during COMMIT is reported,
+ * since the outcome is unknown.
+ * @name: for the log.
+ * Returns 0, -ERR_DB_CONFLICT (gave up after the retries), -ERR_DB_HARD,
+ * -ERR_DB_CONNECT or -ERR_DB_COMMIT_UNKNOWN.
+ */
+int db_txn(struct db_conn *c, const char *name, db_txn_fn fn, void *cls);
+
+/* ------------------------------------------------------------------ */
+/* Pool (db_pool.c)                                                    */
+/* ------------------------------------------------------------------ */
+
+struct db_pool;
+
+/**
+ * db_pool_create() - a pool of at most @size connections, opened lazily.
+ * Returns 0 or -ERR_NOMEM; free with db_pool_free().
+ */
+int db_pool_create(const char *conninfo, unsigned size, unsigned max_retries, struct db_pool **out);
+
+/** db_pool_free() - close every connection; all must be returned. */
+void db_pool_free(struct db_pool *p);
+
+/**
+ * db_pool_get() - borrow a connected connection, waiting at most
+ * @timeout_ms for one to be free.
+ * Returns 0, -ERR_DB_POOL_TIMEOUT or -ERR_DB_CONNECT.
+ */
+int db_pool_get(struct db_pool *p, unsigned timeout_ms, struct db_conn **out);
+
+/** db_pool_put() - give a connection back. */
+void db_pool_put(struct db_pool *p, struct db_conn *c);
+
+/* ------------------------------------------------------------------ */
+/* Migrations (db_migrate.c)                                           */
+/* ------------------------------------------------------------------ */
+
+struct db_migration {
+  unsigned version; /* 1, 2, 3, ... contiguous */
+  const char *name; /* file name without the number, e.g. "base" */
+  const char *sql;
+};
+
+struct db_migrate_result {
+  unsigned from_version; /* schema version found */
+  unsigned to_version;   /* schema version left */
+  unsigned applied;      /* migrations applied by this call */
+};
+
+/**
+ * db_migrate() - bring the database to the newest of @list, each
+ * migration in its own transaction, recorded with its SHA-256 in
+ * backstock.schema_versions; concurrent callers serialize on an advisory
+ * lock.
+ * @list: migrations in order; numbering must start at 1 and be contiguous.
+ * @msg: receives a human explanation of a failure.
+ * Returns 0, -ERR_MIGRATE_GAP, -ERR_MIGRATE_DB_NEWER,
+ * -ERR_MIGRATE_CHECKSUM, -ERR_MIGRATE_FAILED or -ERR_DB_CONNECT.
+ */
+int db_migrate(struct db_conn *c, const struct db_migration *list, size_t n,
+               struct db_migrate_result *res, char *msg, size_t msg_size);
+
+/**
+ * db_schema_version() - newest applied migration, 0 on an empty database.
+ * Returns 0, -ERR_DB_HARD or -ERR_DB_CONNECT.
+ */
+int db_schema_version(struct db_conn *c, unsigned *out);
+
+/* ------------------------------------------------------------------ */
+/* Embedded PostgreSQL cluster (db_cluster.c)                          */
+/* ------------------------------------------------------------------ */
+
+/* Flags of db_cluster_start(). */
+#define DB_CLUSTER_NO_GUARDIAN 0x1u /* leave the server running at exit */
+#define DB_CLUSTER_FAST        0x2u /* tests only: fsync off, initdb --no-sync */
+
+struct db_cluster;
+
+/*
+ * How long db_cluster_start() waits for the data folder's lock, which a
+ * predecessor's guardian may still hold while it stops the server
+ * (default 20000 ms).  Tests shorten it.
+ */
+extern unsigned db_cluster_lock_wait_ms;
+
+/**
+ * db_cluster_start() - run the private PostgreSQL cluster of a data
+ * folder: create it (initdb) on first use, recover a stale pidfile or a
+ * server left behind by a killed service, start it with pg_ctl on a unix
+ * socket only (no TCP), and create the "backstock" database.  When run as
+ * root the server runs as the "postgres" user.  Unless
+ * DB_CLUSTER_NO_GUARDIAN, a guardian process stops the server when this
+ * process dies in any way, even by SIGKILL.
+ * @data_dir: the service's data folder; the cluster lives in its pg/.
+ * @bindir: folder of initdb and pg_ctl, or NULL/"" to search.
+ * @out: receives the handle; stop with db_cluster_stop().
+ * Returns 0, -ERR_PG_IN_USE, -ERR_PG_BINARIES, -ERR_PG_USER,
+ * -ERR_PG_INITDB, -ERR_PG_START, -ERR_IO or -ERR_NOMEM.
+ */
+int db_cluster_start(const char *data_dir, const char *bindir, unsigned flags,
+                     struct db_cluster **out);
+
+/** db_cluster_conninfo() - libpq conninfo of the "backstock" database. */
+const char *db_cluster_conninfo(const struct db_cluster *cl);
+
+/** db_cluster_dir() - the cluster's data directory (after links). */
+const char *db_cluster_dir(const struct db_cluster *cl);
+
+/**
+ * db_cluster_stop() - stop the server (fast shutdown), end the guardian,
+ * release the data folder and free @cl.  NULL does nothing.
+ * Returns 0 or -ERR_PG_STOP.
+ */
+int db_cluster_stop(struct db_cluster *cl);
+
+/**
+ * db_cluster_detach() - free @cl and release the data folder but leave the
+ * server running (for "backstock pg start"; with DB_CLUSTER_NO_GUARDIAN).
+ */
+void db_cluster_detach(struct db_cluster *cl);
+
+/**
+ * db_cluster_stop_dir() - stop a server left running in @data_dir (by
+ * DB_CLUSTER_NO_GUARDIAN), if any.  Returns 0, -ERR_PG_STOP or another
+ * error of db_cluster_start().
+ */
+int db_cluster_stop_dir(const char *data_dir, const char *bindir);
+
+#endif

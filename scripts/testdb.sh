@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# testdb: a throwaway PostgreSQL for the test suites, run by the service's
+# own embedded-cluster code ("backstock pg start"), on a unix socket only.
+#   scripts/testdb.sh start BUILD_DIR   prints: export BACKSTOCK_TEST_DATABASE_URL=...
+#   scripts/testdb.sh stop  BUILD_DIR
+# The cluster lives in $BACKSTOCK_TEST_PG_DIR (default /tmp/backstock-testdb-$UID).
+set -euo pipefail
+cmd=${1:?start or stop}
+build=${2:?build dir}
+dir=${BACKSTOCK_TEST_PG_DIR:-/tmp/backstock-testdb-$(id -u)}
+bin="$build/services/backstock"
+[ -x "$bin" ] || { echo "testdb: $bin not built" >&2; exit 2; }
+unset BACKSTOCK_DATABASE_URL
+export BACKSTOCK_DATA_DIR="$dir" BACKSTOCK_LOG_LEVEL=warn
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    chmod 0711 "$dir"
+    url=$(BACKSTOCK_TEST_FAST_PG=1 "$bin" pg start)
+    # The admin connection of the tests uses the maintenance database.
+    url="${url% dbname=backstock} dbname=postgres"
+    echo "export BACKSTOCK_TEST_DATABASE_URL=$(printf '%q' "$url")"
+    ;;
+  stop)
+    [ -d "$dir" ] && "$bin" pg stop
+    ;;
+  *) echo "usage: $0 start|stop BUILD_DIR" >&2; exit 2 ;;
+esac

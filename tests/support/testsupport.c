@@ -1,0 +1,198 @@
+/*
+ * Test helpers: per-test databases on the server the harness started,
+ * temporary folders, and process inspection through /proc.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/support/testsupport.h"
+
+static PGconn *admin(void)
+{
+  const char *url = getenv("BACKSTOCK_TEST_DATABASE_URL");
+  if (url == NULL || url[0] == '\0') {
+    fprintf(stderr, "FATAL: BACKSTOCK_TEST_DATABASE_URL is not set; this test needs a real "
+                    "PostgreSQL (run the tests through scripts/test.sh)\n");
+    exit(1);
+  }
+  PGconn *pg = PQconnectdb(url);
+  if (PQstatus(pg) != CONNECTION_OK) {
+    fprintf(stderr, "FATAL: cannot reach the test PostgreSQL: %s\n", PQerrorMessage(pg));
+    exit(1);
+  }
+  return pg;
+}
+
+static void admin_exec(const char *sql)
+{
+  PGconn *pg = admin();
+  PGresult *r = PQexec(pg, sql);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+    fprintf(stderr, "FATAL: %s: %s\n", sql, PQresultErrorMessage(r));
+    exit(1);
+  }
+  PQclear(r);
+  PQfinish(pg);
+}
+
+void ts_db_create(const char *tag, struct ts_db *out)
+{
+  static unsigned counter;
+  char sql[256];
+  snprintf(out->conninfo, sizeof out->conninfo, "%s", getenv("BACKSTOCK_TEST_DATABASE_URL") ?: "");
+  snprintf(out->name, sizeof out->name, "bst_%s_%ld_%u", tag, (long)getpid(), counter++);
+  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", out->name);
+  admin_exec(sql);
+  snprintf(sql, sizeof sql, "CREATE DATABASE %s", out->name);
+  admin_exec(sql);
+}
+
+void ts_db_drop(const struct ts_db *db)
+{
+  char sql[256];
+  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db->name);
+  admin_exec(sql);
+}
+
+struct db_conn *ts_db_connect(const struct ts_db *db, unsigned max_retries)
+{
+  struct db_conn *c = NULL;
+  int rc = db_connect(db->conninfo, db->name, max_retries, &c);
+  if (rc != 0)
+    fail_msg("cannot connect to %s: %s", db->name, err_text(rc));
+  return c;
+}
+
+void ts_sql(struct db_conn *c, const char *sql)
+{
+  if (db_exec_sql(c, sql) < 0)
+    fail_msg("%s: %s", sql, c->last_error);
+}
+
+char *ts_sql_value(struct db_conn *c, const char *sql)
+{
+  PGresult *r = PQexec(c->pg, sql);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+  char *v = strdup(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+  PQclear(r);
+  return v;
+}
+
+void ts_tmpdir(char *out, size_t size)
+{
+  snprintf(out, size, "/tmp/bstest-XXXXXX");
+  if (mkdtemp(out) == NULL || chmod(out, 0755) != 0)
+    fail_msg("mkdtemp: %s", strerror(errno));
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+  (void)sb;
+  (void)ftw;
+  if (flag == FTW_DP)
+    rmdir(path);
+  else
+    unlink(path);
+  return 0;
+}
+
+void ts_rmtree(const char *path)
+{
+  nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void ts_source_path(char *out, size_t size, const char *rel)
+{
+  const char *root = getenv("BACKSTOCK_SOURCE_ROOT");
+  if (root == NULL)
+    fail_msg("BACKSTOCK_SOURCE_ROOT is not set (run through meson test)");
+  snprintf(out, size, "%s/%s", root, rel);
+}
+
+void ts_build_path(char *out, size_t size, const char *rel)
+{
+  const char *root = getenv("BACKSTOCK_BUILD_ROOT");
+  if (root == NULL)
+    fail_msg("BACKSTOCK_BUILD_ROOT is not set (run through meson test)");
+  snprintf(out, size, "%s/%s", root, rel);
+}
+
+static bool numeric(const char *s)
+{
+  for (; *s != '\0'; s++)
+    if (*s < '0' || *s > '9')
+      return false;
+  return true;
+}
+
+int ts_procs_in_dir(const char *dir)
+{
+  int n = 0;
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  char real[PATH_MAX];
+  if (realpath(dir, real) == NULL)
+    snprintf(real, sizeof real, "%s", dir);
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char link[300], cwd[PATH_MAX];
+    if (!numeric(e->d_name))
+      continue;
+    snprintf(link, sizeof link, "/proc/%s/cwd", e->d_name);
+    ssize_t k = readlink(link, cwd, sizeof cwd - 1);
+    if (k <= 0)
+      continue;
+    cwd[k] = '\0';
+    if (strcmp(cwd, real) == 0)
+      n++;
+  }
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
+int ts_procs_with_env(const char *needle)
+{
+  int n = 0;
+  size_t nl = strlen(needle);
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char path[300];
+    if (!numeric(e->d_name) || strtol(e->d_name, NULL, 10) == (long)getpid())
+      continue;
+    snprintf(path, sizeof path, "/proc/%s/environ", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    char buf[65536];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    for (size_t i = 0; i + nl <= len;) {
+      if (memcmp(buf + i, needle, nl) == 0 && (i + nl == len || buf[i + nl] == '\0')) {
+        n++;
+        break;
+      }
+      i += strnlen(buf + i, len - i) + 1;
+    }
+  }
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
+int ts_wait_no_procs(const char *dir, unsigned ms)
+{
+  int64_t end = util_mono_ms() + ms;
+  int n;
+  while ((n = ts_procs_in_dir(dir)) > 0 && util_mono_ms() < end)
+    util_sleep_ms(100);
+  return n;
+}
