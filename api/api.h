@@ -25,7 +25,7 @@ struct api_ctx {
   struct db_pool *pool;
   unsigned schema_expected; /* newest migration of this binary */
   bool db_embedded;         /* the private cluster, not an external URL */
-  int64_t started_ms;
+  int64_t started_mono_ms;  /* util_mono_ms() at start: uptime survives clock steps */
 };
 
 struct api_request;

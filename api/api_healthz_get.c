@@ -36,7 +36,7 @@ int api_healthz_get(struct api_request *req)
   KEY(g, "version");
   KEY(g, BACKSTOCK_VERSION);
   KEY(g, "uptime_s");
-  yajl_gen_integer(g, (util_now_ms() - ctx->started_ms) / 1000);
+  yajl_gen_integer(g, (util_mono_ms() - ctx->started_mono_ms) / 1000);
   KEY(g, "database");
   yajl_gen_map_open(g);
   KEY(g, "state");

@@ -28,7 +28,6 @@ struct api_request {
   char id[65];
   char *body;
   size_t body_len;
-  bool too_large;
   bool replied;
   int64_t started;
 };
@@ -138,10 +137,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     else
       util_random_hex(req->id, 8);
     *con_cls = req;
+    /* A declared length over the limit is refused before reading a byte. */
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+      return api_reply_error(req, ERR_API_BODY_TOO_LARGE, NULL) == 0 ? MHD_YES : MHD_NO;
+    }
+    return MHD_YES;
+  }
+  if (req->replied) {
+    *upload_size = 0; /* already answered (413): drop the rest */
     return MHD_YES;
   }
   if (*upload_size > 0) {
-    if (!req->too_large && req->body_len + *upload_size <= API_BODY_MAX) {
+    if (req->body_len + *upload_size <= API_BODY_MAX) {
       char *nb = realloc(req->body, req->body_len + *upload_size + 1);
       if (nb == NULL)
         return MHD_NO;
@@ -150,7 +158,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
       req->body_len += *upload_size;
       req->body[req->body_len] = '\0';
     } else {
-      req->too_large = true;
+      /* A chunked body past the limit: MHD cannot answer in the middle of
+       * a body, and reading on would let a client stream without end, so
+       * the connection is closed. */
+      log_msg(LOGL_WARN, "api", "[%s] %s %s: body over %d bytes; closing the connection", req->id,
+              method, url, API_BODY_MAX);
+      return MHD_NO;
     }
     *upload_size = 0;
     return MHD_YES;
@@ -159,9 +172,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   bool known;
   req->route = route_of(method, url, &known);
   int rc;
-  if (req->too_large)
-    rc = api_reply_error(req, ERR_API_BODY_TOO_LARGE, NULL);
-  else if (req->route == NULL)
+  if (req->route == NULL)
     rc = api_reply_error(req, known ? ERR_API_METHOD : ERR_API_NOT_FOUND, NULL);
   else
     rc = req->route->handler(req);
@@ -186,6 +197,8 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
   free(req);
   *con_cls = NULL;
 }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {

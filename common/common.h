@@ -43,6 +43,12 @@ struct money {
 };
 
 /*
+ * Every operation checks its inputs too: a scale over MONEY_MAX_SCALE is
+ * -ERR_MONEY_SCALE, v == -2^127 is -ERR_MONEY_OVERFLOW.  Checks run in this
+ * order: requested scale, inputs, division by zero, overflow, inexact (in
+ * EXACT mode a result out of range even when rounded toward zero is
+ * OVERFLOW, else INEXACT).  A rounding mode outside the enum acts as EXACT.
+ *
  * Rounding for results that do not fit the target scale.
  * EXACT: fail with ERR_MONEY_INEXACT instead of rounding.
  * DOWN: toward zero.  UP: away from zero.
@@ -82,6 +88,10 @@ int money_make(__int128 v, unsigned scale, struct money *out);
  * Returns 0 or one distinct error: -ERR_TOO_LONG, -ERR_MONEY_SYNTAX,
  * -ERR_MONEY_SIGN, -ERR_MONEY_EXPONENT, -ERR_MONEY_NAN,
  * -ERR_MONEY_PRECISION, -ERR_MONEY_OVERFLOW, -ERR_MONEY_SCALE.
+ * When several apply, the first of: scale, too long, empty (syntax), '+'
+ * (sign), NaN/inf words, '-' without the flag (sign), exponent, syntax,
+ * precision, overflow.  So "-inf" is ERR_MONEY_NAN and "1.50e3" at scale
+ * 1 is ERR_MONEY_EXPONENT.
  */
 int money_parse(const char *s, size_t len, unsigned scale, unsigned flags, struct money *out);
 
@@ -91,8 +101,9 @@ int money_parse(const char *s, size_t len, unsigned scale, unsigned flags, struc
  * @buf: receives the text, NUL-terminated: exactly m.scale fraction
  *       digits (none and no point when the scale is 0), '-' when negative.
  * @size: size of @buf; MONEY_STR_MAX always suffices.
- * Returns the length written (without the NUL), or -ERR_TOO_LONG when
- * @buf is too small.  money_parse() of the text gives back @m.
+ * Returns the length written (without the NUL), -ERR_TOO_LONG when @buf
+ * is too small, or -ERR_MONEY_SCALE / -ERR_MONEY_OVERFLOW for an invalid
+ * @m (then buf[0] = '\0').  money_parse() of the text gives back @m.
  */
 int money_format(struct money m, char *buf, size_t size);
 
@@ -135,7 +146,8 @@ int money_div(struct money a, struct money b, unsigned scale, enum money_round m
               struct money *out);
 
 /**
- * money_cmp() - compare exactly, across scales.
+ * money_cmp() - compare exactly, across scales (any scale 0..255 and
+ * v == -2^127 included: it has no error path).
  * Returns -1, 0 or 1 as a <, = or > b.
  */
 int money_cmp(struct money a, struct money b);
@@ -179,7 +191,10 @@ int32_t cal_easter(int year);
 
 /**
  * cal_nyse_holiday() - whether @day is an NYSE full-day holiday by the
- * exchange's rules (observed dates included; extra closures not).
+ * exchange's rules: true on the weekday the exchange closes (the observed
+ * date), false on a weekend day even if a holiday's date falls there.
+ * Extra closures are not included; early closes (half days) are not
+ * modelled.
  * @name: if not NULL, receives a static name of the holiday.
  */
 bool cal_nyse_holiday(int32_t day, const char **name);
@@ -210,12 +225,16 @@ int cal_add_closure(struct cal *c, int32_t day);
  * cal_load_closures() - add extra closures from text: one date per line
  * ("YYYY-MM-DD"), optionally followed by whitespace and a reason; blank
  * lines and lines starting with '#' are ignored.
- * @line_out: if not NULL, receives the 1-based number of a bad line.
+ * @line_out: if not NULL, receives the 1-based number of a bad line (the
+ * one out-value written on failure).
  * Returns 0, -ERR_CAL_CLOSURES or -ERR_NOMEM; on error @c is unchanged.
  */
 int cal_load_closures(struct cal *c, const char *text, size_t len, unsigned *line_out);
 
-/** cal_load_closures_file() - cal_load_closures() from a file. */
+/**
+ * cal_load_closures_file() - cal_load_closures() from a file of at most
+ * 1 MiB; also -ERR_IO (unreadable) or -ERR_TOO_LONG.
+ */
 int cal_load_closures_file(struct cal *c, const char *path, unsigned *line_out);
 
 /*
@@ -225,7 +244,10 @@ int cal_load_closures_file(struct cal *c, const char *path, unsigned *line_out);
 extern const char cal_builtin_closures[];
 extern const size_t cal_builtin_closures_len;
 
-/** cal_is_business_day() - not a weekend, holiday or extra closure. */
+/**
+ * cal_is_business_day() - not a weekend, holiday or extra closure.
+ * @c: NULL means the bare NYSE rules.
+ */
 bool cal_is_business_day(const struct cal *c, int32_t day);
 
 /**

@@ -49,8 +49,7 @@ static bool is_leap(int y)
 
 static unsigned days_in_month(int y, unsigned m)
 {
-  static const unsigned len[12] = {31, 28, 31, 30, 31, 30,
-                                   31, 31, 30, 31, 30, 31};
+  static const unsigned len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (m == 2 && is_leap(y))
     return 29;
   return len[m - 1];
@@ -69,8 +68,8 @@ static int32_t day_max(void)
 
 int cal_day(int year, unsigned month, unsigned mday, int32_t *out)
 {
-  if (year < CAL_YEAR_MIN || year > CAL_YEAR_MAX || month < 1 || month > 12 ||
-      mday < 1 || mday > days_in_month(year, month))
+  if (year < CAL_YEAR_MIN || year > CAL_YEAR_MAX || month < 1 || month > 12 || mday < 1 ||
+      mday > days_in_month(year, month))
     return -ERR_CAL_DATE_RANGE;
   *out = (int32_t)days_from_civil(year, month, mday);
   return 0;
@@ -191,8 +190,7 @@ int32_t cal_easter(int year)
   int64_t l = fmod64(32 + 2 * e + 2 * i - h - k, 7);
   int64_t m = (a + 11 * h + 22 * l) / 451;
   int64_t x = h + l - 7 * m + 114;
-  return (int32_t)days_from_civil(y, (unsigned)(x / 31),
-                                  (unsigned)(x % 31 + 1));
+  return (int32_t)days_from_civil(y, (unsigned)(x / 31), (unsigned)(x % 31 + 1));
 }
 
 /* No holiday this year (a sentinel never equal to a weekday tested). */
@@ -322,8 +320,7 @@ int cal_add_closure(struct cal *c, int32_t day)
     c->closures = p;
     c->cap_closures = cap;
   }
-  memmove(c->closures + i + 1, c->closures + i,
-          (c->n_closures - i) * sizeof(int32_t));
+  memmove(c->closures + i + 1, c->closures + i, (c->n_closures - i) * sizeof(int32_t));
   c->closures[i] = day;
   c->n_closures++;
   return 0;
@@ -347,8 +344,7 @@ static int parse_line(const char *s, size_t len, int32_t *day)
     return 1;
   if (len < CAL_DATE_STR - 1 || cal_parse_date(s, CAL_DATE_STR - 1, day) != 0)
     return -ERR_CAL_CLOSURES;
-  if (len > CAL_DATE_STR - 1 && s[CAL_DATE_STR - 1] != ' ' &&
-      s[CAL_DATE_STR - 1] != '\t')
+  if (len > CAL_DATE_STR - 1 && s[CAL_DATE_STR - 1] != ' ' && s[CAL_DATE_STR - 1] != '\t')
     return -ERR_CAL_CLOSURES;
   return 0;
 }
@@ -358,8 +354,7 @@ static int parse_line(const char *s, size_t len, int32_t *day)
  * calendar's closures into a new array that replaces the old one only
  * when all went well, so on any error @c is untouched.
  */
-int cal_load_closures(struct cal *c, const char *text, size_t len,
-                      unsigned *line_out)
+int cal_load_closures(struct cal *c, const char *text, size_t len, unsigned *line_out)
 {
   int32_t *tmp = NULL, *merged = NULL;
   size_t n = 0, cap = 0;
@@ -386,9 +381,7 @@ int cal_load_closures(struct cal *c, const char *text, size_t len,
       continue;
     if (n == cap) {
       size_t ncap = cap == 0 ? 16 : cap * 2;
-      int32_t *p = ncap > SIZE_MAX / sizeof(int32_t)
-                       ? NULL
-                       : realloc(tmp, ncap * sizeof(int32_t));
+      int32_t *p = ncap > SIZE_MAX / sizeof(int32_t) ? NULL : realloc(tmp, ncap * sizeof(int32_t));
       if (p == NULL) {
         rc = -ERR_NOMEM;
         goto out;

@@ -229,18 +229,23 @@ int cfg_load_file(struct cfg *c, const char *path, unsigned *line_out)
 int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out)
 {
   static const char prefix[] = "BACKSTOCK_";
-  char name[128];
+  /* Static so that *bad_out can name the variable after we return. */
+  static _Thread_local char name[128];
   for (; *envp != NULL; envp++) {
     const char *e = *envp;
     if (strncmp(e, prefix, sizeof prefix - 1) != 0)
       continue;
     const char *eq = strchr(e, '=');
-    if (eq == NULL || (size_t)(eq - e) >= sizeof name)
+    if (eq == NULL)
       continue;
+    if ((size_t)(eq - e) >= sizeof name) {
+      if (bad_out != NULL)
+        *bad_out = "a BACKSTOCK_ variable with an overlong name";
+      return -ERR_CFG_UNKNOWN_KEY;
+    }
     memcpy(name, e, (size_t)(eq - e));
     name[eq - e] = '\0';
-    if (strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0 ||
-        strcmp(name, "BACKSTOCK_SOURCE_ROOT") == 0)
+    if (strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0)
       continue;
     size_t i;
     for (i = 0; i < N_KEYS; i++)
@@ -249,31 +254,108 @@ int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out)
     int rc = i == N_KEYS ? -ERR_CFG_UNKNOWN_KEY : set_by_index(c, i, eq + 1);
     if (rc != 0) {
       if (bad_out != NULL)
-        *bad_out = i == N_KEYS ? "unknown BACKSTOCK_ variable" : keys[i].env;
+        *bad_out = i == N_KEYS ? name : keys[i].env;
       return rc;
     }
   }
   return 0;
 }
 
-/* Write a URL or conninfo with its password replaced by "***". */
-static void print_redacted_url(const char *url, FILE *out)
+/* Whether the keyword [k, k+n) is one whose value is a secret. */
+static bool secret_key(const char *k, size_t n)
 {
-  const char *p;
-  if ((p = strstr(url, "password=")) != NULL) {
-    const char *end = p + 9;
-    while (*end != '\0' && *end != ' ' && *end != '&')
-      end++;
-    fprintf(out, "%.*spassword=***%s", (int)(p - url), url, end);
+  return (n == 8 && strncmp(k, "password", 8) == 0) ||
+         (n == 11 && strncmp(k, "sslpassword", 11) == 0);
+}
+
+/*
+ * Write a libpq conninfo ("k = v k='v v'") with the values of password
+ * and sslpassword replaced by "***", walking it keyword by keyword as
+ * libpq does (spaces around '=', single-quoted values with backslashes).
+ */
+static void print_redacted_conninfo(const char *s, FILE *out)
+{
+  while (*s != '\0') {
+    const char *k = s;
+    while (*s == ' ' || *s == '\t' || *s == '\n')
+      fputc(*s++, out);
+    k = s;
+    while (*s != '\0' && *s != '=' && *s != ' ' && *s != '\t')
+      s++;
+    size_t kn = (size_t)(s - k);
+    fwrite(k, 1, kn, out);
+    while (*s == ' ' || *s == '\t')
+      fputc(*s++, out);
+    if (*s != '=')
+      continue;
+    fputc(*s++, out);
+    while (*s == ' ' || *s == '\t')
+      fputc(*s++, out);
+    const char *v = s;
+    if (*s == '\'') {
+      for (s++; *s != '\0' && *s != '\''; s++)
+        if (*s == '\\' && s[1] != '\0')
+          s++;
+      if (*s == '\'')
+        s++;
+    } else {
+      while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\n')
+        s++;
+    }
+    if (secret_key(k, kn))
+      fputs("***", out);
+    else
+      fwrite(v, 1, (size_t)(s - v), out);
+  }
+}
+
+/*
+ * Write a postgresql:// URL with the password of its user part and of
+ * password= / sslpassword= query parameters replaced by "***".
+ */
+static void print_redacted_uri(const char *url, FILE *out)
+{
+  const char *auth = strstr(url, "://") + 3;
+  const char *end = auth + strcspn(auth, "/?");
+  const char *at = NULL;
+  for (const char *p = auth; p < end; p++)
+    if (*p == '@')
+      at = p; /* the last '@' ends the user part */
+  const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+  if (colon != NULL) {
+    fwrite(url, 1, (size_t)(colon - url), out);
+    fputs(":***", out);
+    url = at;
+  }
+  const char *q = strchr(url, '?');
+  if (q == NULL) {
+    fputs(url, out);
     return;
   }
-  const char *scheme = strstr(url, "://");
-  const char *at = scheme != NULL ? strchr(scheme + 3, '@') : NULL;
-  const char *colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
-  if (colon != NULL)
-    fprintf(out, "%.*s:***%s", (int)(colon - url), url, at);
+  fwrite(url, 1, (size_t)(q - url), out);
+  for (const char *p = q; *p != '\0';) {
+    fputc(*p++, out); /* '?' or '&' */
+    const char *k = p;
+    p += strcspn(p, "=&");
+    fwrite(k, 1, (size_t)(p - k), out);
+    if (*p != '=')
+      continue;
+    fputc(*p++, out);
+    const char *v = p;
+    p += strcspn(p, "&");
+    if (secret_key(k, (size_t)(v - 1 - k)))
+      fputs("***", out);
+    else
+      fwrite(v, 1, (size_t)(p - v), out);
+  }
+}
+
+static void print_redacted_url(const char *url, FILE *out)
+{
+  if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+    print_redacted_uri(url, out);
   else
-    fputs(url, out);
+    print_redacted_conninfo(url, out);
 }
 
 void cfg_print(const struct cfg *c, FILE *out)

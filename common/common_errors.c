@@ -3,6 +3,7 @@
  * number of common_errors.h.  The table is generated from the X-macro list,
  * so the enum and the lookups can never disagree.
  */
+#include <limits.h>
 #include <pthread.h>
 
 #include "common/common.h"
@@ -22,6 +23,8 @@ static const struct err_row rows[] = {
 
 static const struct err_row *find(int code)
 {
+  if (code == INT_MIN)
+    return NULL;
   if (code < 0)
     code = -code;
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)

@@ -13,7 +13,7 @@
 #include "common/common.h"
 
 #define LOG_LINE_MAX 4096
-#define LOG_RID_MAX  64
+#define LOG_RID_MAX  65 /* 64 characters, as the API accepts, and the NUL */
 
 static enum log_level min_level = LOGL_INFO;
 static enum log_format fmt_kind = LOG_FORMAT_TEXT;
@@ -88,15 +88,20 @@ size_t log_format_line(char *buf, size_t size, enum log_format format, int64_t u
     }
     append(buf, size, &pos, "\",\"msg\":\"");
     /* Leave room for the closing quote, brace and newline. */
-    if (size > 4) {
+    if (pos + 3 < size) {
       util_json_escape(buf, size - 3, &pos, msg);
       append(buf, size, &pos, "\"}\n");
     }
   } else {
+    if (size < 2) {
+      buf[0] = '\0';
+      return 0;
+    }
     int n = snprintf(buf, size, "%s %-5s %s%s%s%s ", ts, lvl, component,
                      rid != NULL && rid[0] != '\0' ? " [" : "", rid != NULL ? rid : "",
                      rid != NULL && rid[0] != '\0' ? "]" : "");
-    pos = n < 0 ? 0 : ((size_t)n < size ? (size_t)n : size - 1);
+    /* Keep room for the newline and the NUL. */
+    pos = n < 0 ? 0 : ((size_t)n < size - 1 ? (size_t)n : size - 2);
     /* Control characters would let outside text forge log lines. */
     for (const char *m = msg; *m != '\0' && pos + 2 < size; m++)
       buf[pos++] = ((unsigned char)*m < 0x20 && *m != '\t') ? ' ' : *m;

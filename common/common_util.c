@@ -118,7 +118,7 @@ void util_json_escape(char *buf, size_t size, size_t *pos, const char *s)
 {
   static const char hex[] = "0123456789abcdef";
   size_t p = *pos;
-  if (size == 0)
+  if (size == 0 || p >= size)
     return;
   for (; *s != '\0'; s++) {
     unsigned char ch = (unsigned char)*s;

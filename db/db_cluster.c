@@ -390,6 +390,23 @@ static bool pid_in_dir(pid_t pid, const char *dir)
   return strcmp(cwd, dir) == 0;
 }
 
+/* Number of live processes working in @dir (the server and its backends). */
+static int procs_in_dir(const char *dir)
+{
+  int n = 0;
+  struct dirent *e;
+  DIR *d = opendir("/proc");
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end == '\0' && pid > 0 && pid_in_dir((pid_t)pid, dir))
+      n++;
+  }
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
 /*
  * Deal with what an earlier run left: a server still running (stop it),
  * or lock files whose pid is now some other process (remove them).
@@ -413,6 +430,14 @@ static int recover(struct db_cluster *cl)
     log_msg(LOGL_WARN, "pg", "removing stale postmaster.pid (pid %ld is not our server)",
             (long)pid);
     unlink(pidfile);
+    /* Backends of a killed postmaster exit on their own, but one busy in
+     * a long query still holds the shared memory the new server needs. */
+    int64_t deadline = util_mono_ms() + 30000;
+    int left;
+    while ((left = procs_in_dir(cl->dir)) > 0 && util_mono_ms() < deadline)
+      util_sleep_ms(100);
+    if (left > 0)
+      log_msg(LOGL_WARN, "pg", "%d processes of the old server still run in %s", left, cl->dir);
   }
   pid = lockfile_pid(socklock);
   if (pid > 0 && !pid_in_dir(pid, cl->dir)) {

@@ -16,12 +16,19 @@ case "$cmd" in
   start)
     mkdir -p "$dir"
     chmod 0711 "$dir"
-    url=$(BACKSTOCK_TEST_FAST_PG=1 "$bin" pg start)
-    # The admin connection of the tests uses the maintenance database.
-    url="${url% dbname=backstock} dbname=postgres"
+    # Already running (a second shell, a re-run): reuse it, do not restart it.
+    if [ -f "$dir/test-url" ] && psql "$(cat "$dir/test-url")" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+      url=$(cat "$dir/test-url")
+    else
+      url=$(BACKSTOCK_TEST_FAST_PG=1 "$bin" pg start)
+      # The admin connection of the tests uses the maintenance database.
+      url="${url% dbname=backstock} dbname=postgres"
+      printf '%s\n' "$url" > "$dir/test-url"
+    fi
     echo "export BACKSTOCK_TEST_DATABASE_URL=$(printf '%q' "$url")"
     ;;
   stop)
+    rm -f "$dir/test-url"
     [ -d "$dir" ] && "$bin" pg stop
     ;;
   *) echo "usage: $0 start|stop BUILD_DIR" >&2; exit 2 ;;

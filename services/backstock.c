@@ -198,7 +198,7 @@ static int serve(struct service *svc)
 
   struct api_ctx ctx = {.schema_expected = (unsigned)migrations_count,
                         .db_embedded = svc->cfg.database_url == NULL,
-                        .started_ms = util_now_ms()};
+                        .started_mono_ms = util_mono_ms()};
   if ((rc = open_database(svc, true)) != 0)
     goto out;
   if ((rc = setup_calendar(svc)) != 0)
@@ -298,8 +298,9 @@ int main(int argc, char **argv)
     rc = pg_command(&svc, i + 1 < argc ? argv[i + 1] : NULL);
   } else {
     usage(stderr);
-    rc = -ERR_INVALID_ARGUMENT;
+    cfg_free(&svc.cfg);
+    return 2;
   }
   cfg_free(&svc.cfg);
-  return rc == 0 ? 0 : 1;
+  return rc == 0 ? 0 : rc == -ERR_INVALID_ARGUMENT ? 2 : 1;
 }

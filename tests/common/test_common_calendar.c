@@ -3,7 +3,7 @@
  * NYSE holiday rules against the exchange's published lists for 2024-2027,
  * the extra closures (text and data/nyse-closures.txt) and T+N.
  *
- * The closures file is found through BACKSTOCK_SOURCE_ROOT, which meson
+ * The closures file is found through BACKSTOCK_TEST_SOURCE_ROOT, which meson
  * sets to the source root; the test fails when it is unset.
  */
 #include <stdarg.h>
@@ -154,22 +154,14 @@ static void test_parse_rejections(void **state)
     const char *s;
     int rc;
   } cases[] = {
-      {"2026-02-30", -ERR_CAL_DATE_RANGE},
-      {"2026-2-3", -ERR_CAL_DATE_SYNTAX},
-      {"2026-13-01", -ERR_CAL_DATE_RANGE},
-      {" 2026-01-01", -ERR_CAL_DATE_SYNTAX},
-      {"20260101", -ERR_CAL_DATE_SYNTAX},
-      {"1899-12-31", -ERR_CAL_DATE_RANGE},
-      {"2201-01-01", -ERR_CAL_DATE_RANGE},
-      {"0000-00-00", -ERR_CAL_DATE_RANGE},
-      {"2026-00-10", -ERR_CAL_DATE_RANGE},
-      {"2026-01-00", -ERR_CAL_DATE_RANGE},
-      {"2026-01-01 ", -ERR_CAL_DATE_SYNTAX},
-      {"2026/01/01", -ERR_CAL_DATE_SYNTAX},
-      {"2026-01-0a", -ERR_CAL_DATE_SYNTAX},
-      {"+026-01-01", -ERR_CAL_DATE_SYNTAX},
-      {"2026-+1-01", -ERR_CAL_DATE_SYNTAX},
-      {"", -ERR_CAL_DATE_SYNTAX},
+      {"2026-02-30", -ERR_CAL_DATE_RANGE},   {"2026-2-3", -ERR_CAL_DATE_SYNTAX},
+      {"2026-13-01", -ERR_CAL_DATE_RANGE},   {" 2026-01-01", -ERR_CAL_DATE_SYNTAX},
+      {"20260101", -ERR_CAL_DATE_SYNTAX},    {"1899-12-31", -ERR_CAL_DATE_RANGE},
+      {"2201-01-01", -ERR_CAL_DATE_RANGE},   {"0000-00-00", -ERR_CAL_DATE_RANGE},
+      {"2026-00-10", -ERR_CAL_DATE_RANGE},   {"2026-01-00", -ERR_CAL_DATE_RANGE},
+      {"2026-01-01 ", -ERR_CAL_DATE_SYNTAX}, {"2026/01/01", -ERR_CAL_DATE_SYNTAX},
+      {"2026-01-0a", -ERR_CAL_DATE_SYNTAX},  {"+026-01-01", -ERR_CAL_DATE_SYNTAX},
+      {"2026-+1-01", -ERR_CAL_DATE_SYNTAX},  {"", -ERR_CAL_DATE_SYNTAX},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int32_t d = 4242;
@@ -207,10 +199,9 @@ static void test_easter(void **state)
     int year;
     const char *date;
   } cases[] = {
-      {2024, "2024-03-31"}, {2025, "2025-04-20"}, {2026, "2026-04-05"},
-      {2027, "2027-03-28"}, {2000, "2000-04-23"}, {2038, "2038-04-25"},
-      {2008, "2008-03-23"}, {2011, "2011-04-24"}, {2019, "2019-04-21"},
-      {1961, "1961-04-02"}, {1900, "1900-04-15"}, {2200, "2200-04-06"},
+      {2024, "2024-03-31"}, {2025, "2025-04-20"}, {2026, "2026-04-05"}, {2027, "2027-03-28"},
+      {2000, "2000-04-23"}, {2038, "2038-04-25"}, {2008, "2008-03-23"}, {2011, "2011-04-24"},
+      {2019, "2019-04-21"}, {1961, "1961-04-02"}, {1900, "1900-04-15"}, {2200, "2200-04-06"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int32_t e = cal_easter(cases[i].year);
@@ -237,17 +228,17 @@ static const struct {
   const char *dates[10];
 } published[] = {
     {2024,
-     {"2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27",
-      "2024-06-19", "2024-07-04", "2024-09-02", "2024-11-28", "2024-12-25"}},
+     {"2024-01-01", "2024-01-15", "2024-02-19", "2024-03-29", "2024-05-27", "2024-06-19",
+      "2024-07-04", "2024-09-02", "2024-11-28", "2024-12-25"}},
     {2025,
-     {"2025-01-01", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26",
-      "2025-06-19", "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25"}},
+     {"2025-01-01", "2025-01-20", "2025-02-17", "2025-04-18", "2025-05-26", "2025-06-19",
+      "2025-07-04", "2025-09-01", "2025-11-27", "2025-12-25"}},
     {2026,
-     {"2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25",
-      "2026-06-19", "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"}},
+     {"2026-01-01", "2026-01-19", "2026-02-16", "2026-04-03", "2026-05-25", "2026-06-19",
+      "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25"}},
     {2027,
-     {"2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31",
-      "2027-06-18", "2027-07-05", "2027-09-06", "2027-11-25", "2027-12-24"}},
+     {"2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31", "2027-06-18",
+      "2027-07-05", "2027-09-06", "2027-11-25", "2027-12-24"}},
 };
 
 static const char *const names[10] = {
@@ -500,9 +491,9 @@ static void test_load_closures_text(void **state)
 static void test_closures_file(void **state)
 {
   (void)state;
-  const char *root = getenv("BACKSTOCK_SOURCE_ROOT");
+  const char *root = getenv("BACKSTOCK_TEST_SOURCE_ROOT");
   if (root == NULL || root[0] == '\0')
-    fail_msg("BACKSTOCK_SOURCE_ROOT is not set (meson sets it to the "
+    fail_msg("BACKSTOCK_TEST_SOURCE_ROOT is not set (meson sets it to the "
              "source root; set it by hand when running this test directly)");
   char path[4096];
   int n = snprintf(path, sizeof path, "%s/data/nyse-closures.txt", root);
@@ -607,8 +598,7 @@ static void test_add_business_days(void **state)
     char buf[CAL_DATE_STR];
     cal_format_date(out, buf);
     if (strcmp(buf, cases[i].want) != 0)
-      fail_msg("%s %+d: got %s, want %s", cases[i].from, cases[i].n, buf,
-               cases[i].want);
+      fail_msg("%s %+d: got %s, want %s", cases[i].from, cases[i].n, buf, cases[i].want);
   }
   cal_free(&c);
 }
@@ -628,17 +618,12 @@ static void test_add_business_days_range(void **state)
   assert_int_equal(cal_add_business_days(&c, lo, 0, &out), 0);
   assert_date(out, "1900-01-02");
   out = 4242;
-  assert_int_equal(cal_add_business_days(&c, D("1900-01-02"), -1, &out),
-                   -ERR_CAL_DATE_RANGE);
+  assert_int_equal(cal_add_business_days(&c, D("1900-01-02"), -1, &out), -ERR_CAL_DATE_RANGE);
   assert_int_equal(out, 4242);
-  assert_int_equal(cal_add_business_days(&c, lo - 1, 0, &out),
-                   -ERR_CAL_DATE_RANGE);
-  assert_int_equal(cal_add_business_days(&c, hi + 1, -1, &out),
-                   -ERR_CAL_DATE_RANGE);
-  assert_int_equal(cal_add_business_days(&c, D("2026-11-20"), INT_MAX, &out),
-                   -ERR_CAL_DATE_RANGE);
-  assert_int_equal(cal_add_business_days(&c, D("2026-11-20"), INT_MIN, &out),
-                   -ERR_CAL_DATE_RANGE);
+  assert_int_equal(cal_add_business_days(&c, lo - 1, 0, &out), -ERR_CAL_DATE_RANGE);
+  assert_int_equal(cal_add_business_days(&c, hi + 1, -1, &out), -ERR_CAL_DATE_RANGE);
+  assert_int_equal(cal_add_business_days(&c, D("2026-11-20"), INT_MAX, &out), -ERR_CAL_DATE_RANGE);
+  assert_int_equal(cal_add_business_days(&c, D("2026-11-20"), INT_MIN, &out), -ERR_CAL_DATE_RANGE);
   assert_int_equal(out, 4242);
 
   /* n = 0 on a last day that is closed has nowhere to go. */

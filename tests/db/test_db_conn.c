@@ -176,8 +176,8 @@ static void test_pool(void **state)
   (void)state;
   struct db_pool *p;
   struct db_conn *c1, *c2, *c3;
-  char info[1200];
-  snprintf(info, sizeof info, "%s dbname=%s", db.conninfo, db.name);
+  char info[2048];
+  ts_db_conninfo(&db, info, sizeof info);
   assert_int_equal(db_pool_create(info, 2, 3, &p), 0);
   assert_int_equal(db_pool_get(p, 1000, &c1), 0);
   assert_int_equal(db_pool_get(p, 1000, &c2), 0);

@@ -18,14 +18,12 @@ static PGconn *admin(void)
 {
   const char *url = getenv("BACKSTOCK_TEST_DATABASE_URL");
   if (url == NULL || url[0] == '\0') {
-    fprintf(stderr, "FATAL: BACKSTOCK_TEST_DATABASE_URL is not set; this test needs a real "
-                    "PostgreSQL (run the tests through scripts/test.sh)\n");
-    exit(1);
+    fail_msg("BACKSTOCK_TEST_DATABASE_URL is not set; this test needs a real PostgreSQL "
+             "(run the tests through scripts/test.sh)");
   }
   PGconn *pg = PQconnectdb(url);
   if (PQstatus(pg) != CONNECTION_OK) {
-    fprintf(stderr, "FATAL: cannot reach the test PostgreSQL: %s\n", PQerrorMessage(pg));
-    exit(1);
+    fail_msg("cannot reach the test PostgreSQL: %s", PQerrorMessage(pg));
   }
   return pg;
 }
@@ -35,8 +33,7 @@ static void admin_exec(const char *sql)
   PGconn *pg = admin();
   PGresult *r = PQexec(pg, sql);
   if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-    fprintf(stderr, "FATAL: %s: %s\n", sql, PQresultErrorMessage(r));
-    exit(1);
+    fail_msg("%s: %s", sql, PQresultErrorMessage(r));
   }
   PQclear(r);
   PQfinish(pg);
@@ -59,6 +56,42 @@ void ts_db_drop(const struct ts_db *db)
   char sql[256];
   snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db->name);
   admin_exec(sql);
+}
+
+/* Append a conninfo value, single-quoted with \ and ' escaped. */
+static void put_quoted(char *dst, size_t size, size_t *pos, const char *v)
+{
+  if (*pos + 1 < size)
+    dst[(*pos)++] = '\'';
+  for (; *v != '\0' && *pos + 3 < size; v++) {
+    if (*v == '\'' || *v == '\\')
+      dst[(*pos)++] = '\\';
+    dst[(*pos)++] = *v;
+  }
+  if (*pos + 1 < size)
+    dst[(*pos)++] = '\'';
+  dst[*pos] = '\0';
+}
+
+void ts_db_conninfo(const struct ts_db *db, char *out, size_t size)
+{
+  char *err = NULL;
+  PQconninfoOption *opts = PQconninfoParse(db->conninfo, &err);
+  size_t pos = 0;
+  if (opts == NULL)
+    fail_msg("cannot parse the test database URL: %s", err != NULL ? err : "?");
+  out[0] = '\0';
+  for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+    if (o->val == NULL || strcmp(o->keyword, "dbname") == 0)
+      continue;
+    int n = snprintf(out + pos, size - pos, "%s%s=", pos > 0 ? " " : "", o->keyword);
+    assert_true(n > 0 && (size_t)n < size - pos);
+    pos += (size_t)n;
+    put_quoted(out, size, &pos, o->val);
+  }
+  int n = snprintf(out + pos, size - pos, " dbname=%s", db->name);
+  assert_true(n > 0 && (size_t)n < size - pos);
+  PQconninfoFree(opts);
 }
 
 struct db_conn *ts_db_connect(const struct ts_db *db, unsigned max_retries)
@@ -111,17 +144,17 @@ void ts_rmtree(const char *path)
 
 void ts_source_path(char *out, size_t size, const char *rel)
 {
-  const char *root = getenv("BACKSTOCK_SOURCE_ROOT");
+  const char *root = getenv("BACKSTOCK_TEST_SOURCE_ROOT");
   if (root == NULL)
-    fail_msg("BACKSTOCK_SOURCE_ROOT is not set (run through meson test)");
+    fail_msg("BACKSTOCK_TEST_SOURCE_ROOT is not set (run through meson test)");
   snprintf(out, size, "%s/%s", root, rel);
 }
 
 void ts_build_path(char *out, size_t size, const char *rel)
 {
-  const char *root = getenv("BACKSTOCK_BUILD_ROOT");
+  const char *root = getenv("BACKSTOCK_TEST_BUILD_ROOT");
   if (root == NULL)
-    fail_msg("BACKSTOCK_BUILD_ROOT is not set (run through meson test)");
+    fail_msg("BACKSTOCK_TEST_BUILD_ROOT is not set (run through meson test)");
   snprintf(out, size, "%s/%s", root, rel);
 }
 

@@ -26,6 +26,12 @@ void ts_db_create(const char *tag, struct ts_db *out);
 /* Drop it (terminating leftover sessions). */
 void ts_db_drop(const struct ts_db *db);
 
+/*
+ * The database as one libpq conninfo string (key=value, quoted), for code
+ * that takes a URL only (the pool, the service's BACKSTOCK_DATABASE_URL).
+ */
+void ts_db_conninfo(const struct ts_db *db, char *out, size_t size);
+
 /* Connect to it with @max_retries; fails the test on error. */
 struct db_conn *ts_db_connect(const struct ts_db *db, unsigned max_retries);
 
