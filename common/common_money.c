@@ -463,14 +463,19 @@ int money_sub(struct money a, struct money b, struct money *out)
   return add_sub(a, b, true, out);
 }
 
-int money_mul(struct money a, struct money b, unsigned scale, enum money_round mode,
-              struct money *out)
+/* The checks of mul and div, in the documented order: scale, then inputs. */
+static int check_args(struct money a, struct money b, unsigned scale)
 {
   if (scale > MONEY_MAX_SCALE)
     return -ERR_MONEY_SCALE;
   int rc = check(a);
-  if (rc == 0)
-    rc = check(b);
+  return rc != 0 ? rc : check(b);
+}
+
+int money_mul(struct money a, struct money b, unsigned scale, enum money_round mode,
+              struct money *out)
+{
+  int rc = check_args(a, b, scale);
   if (rc != 0)
     return rc;
   bool neg = (a.v < 0) != (b.v < 0);
@@ -493,11 +498,7 @@ int money_mul(struct money a, struct money b, unsigned scale, enum money_round m
 int money_div(struct money a, struct money b, unsigned scale, enum money_round mode,
               struct money *out)
 {
-  if (scale > MONEY_MAX_SCALE)
-    return -ERR_MONEY_SCALE;
-  int rc = check(a);
-  if (rc == 0)
-    rc = check(b);
+  int rc = check_args(a, b, scale);
   if (rc != 0)
     return rc;
   if (b.v == 0)
