@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-fuzz_seconds=${BACKSTOCK_FUZZ_SECONDS:-30}
+fuzz_seconds=${BACKSTOCK_FUZZ_SECONDS:-20}
 status=0
 logs=()
 
