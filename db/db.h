@@ -123,6 +123,23 @@ typedef enum db_qs (*db_txn_fn)(struct db_conn *c, void *cls);
 int db_txn(struct db_conn *c, const char *name, db_txn_fn fn, void *cls);
 
 /* ------------------------------------------------------------------ */
+/* Queries (one file each, named after the query)                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * db_insert_service_run() - record a process start in service_runs.
+ * @id: receives the new row's id.
+ */
+enum db_qs db_insert_service_run(struct db_conn *c, const char *service, const char *version,
+                                 unsigned schema_version, long pid, long long *id);
+
+/** db_update_service_run_stopped() - record the clean end of run @id. */
+enum db_qs db_update_service_run_stopped(struct db_conn *c, long long id);
+
+/** db_select_market_closures() - add the stored extra closures to @cal. */
+enum db_qs db_select_market_closures(struct db_conn *c, struct cal *cal);
+
+/* ------------------------------------------------------------------ */
 /* Pool (db_pool.c)                                                    */
 /* ------------------------------------------------------------------ */
 

@@ -112,52 +112,18 @@ struct run_row {
 
 static enum db_qs insert_run(struct db_conn *c, void *cls)
 {
-  static const struct db_stmt st = {
-      "insert_service_run",
-      "INSERT INTO service_runs (service, version, schema_version, pid)"
-      " VALUES ('backstock', $1, $2::integer, $3::integer) RETURNING id",
-      3};
-  struct run_row *row = cls;
-  char schema[16], pid[16];
-  snprintf(schema, sizeof schema, "%zu", migrations_count);
-  snprintf(pid, sizeof pid, "%ld", (long)getpid());
-  const char *params[] = {BACKSTOCK_VERSION, schema, pid};
-  PGresult *r;
-  enum db_qs qs = db_exec(c, &st, params, &r);
-  if (qs > 0) {
-    row->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-  }
-  return qs;
+  return db_insert_service_run(c, "backstock", BACKSTOCK_VERSION, (unsigned)migrations_count,
+                               (long)getpid(), &((struct run_row *)cls)->id);
 }
 
 static enum db_qs finish_run(struct db_conn *c, void *cls)
 {
-  static const struct db_stmt st = {
-      "update_service_run_stopped",
-      "UPDATE service_runs SET stopped_at = now() WHERE id = $1::bigint", 1};
-  char id[24];
-  snprintf(id, sizeof id, "%lld", ((struct run_row *)cls)->id);
-  const char *params[] = {id};
-  return db_exec(c, &st, params, NULL);
+  return db_update_service_run_stopped(c, ((struct run_row *)cls)->id);
 }
 
 static enum db_qs load_closures(struct db_conn *c, void *cls)
 {
-  static const struct db_stmt st = {"select_market_closures",
-                                    "SELECT to_char(day, 'YYYY-MM-DD') FROM market_closures", 0};
-  struct cal *cal = cls;
-  PGresult *r;
-  enum db_qs qs = db_exec(c, &st, NULL, &r);
-  if (qs <= 0)
-    return qs;
-  for (int i = 0; i < PQntuples(r); i++) {
-    int32_t day;
-    if (cal_parse_date(PQgetvalue(r, i, 0), strlen(PQgetvalue(r, i, 0)), &day) == 0)
-      cal_add_closure(cal, day);
-  }
-  PQclear(r);
-  return qs;
+  return db_select_market_closures(c, cls);
 }
 
 static int setup_calendar(struct service *svc)
