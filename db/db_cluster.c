@@ -176,6 +176,12 @@ static int run(const struct db_cluster *cl, char *const argv[])
       dup2(logfd, 1);
       dup2(logfd, 2);
     }
+    /* The service blocks its stop signals and ignores SIGPIPE; exec keeps
+     * both, and PostgreSQL's programs must start from the defaults. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
     if (chdir("/") != 0 || drop_privileges(cl) != 0)
       _exit(126);
     execv(argv[0], argv);
