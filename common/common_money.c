@@ -418,10 +418,18 @@ static int add_sub(struct money a, struct money b, bool negate_b, struct money *
     return rc;
   if (negate_b)
     b.v = -b.v;
+  i128 x, y, s;
+  if (a.scale == b.scale) {
+    /* The common case: no rescaling (and no 128-bit multiply by 1). */
+    if (__builtin_add_overflow(a.v, b.v, &s) || s < -MONEY_V_MAX)
+      return -ERR_MONEY_OVERFLOW;
+    out->v = s;
+    out->scale = a.scale;
+    return 0;
+  }
   unsigned scale = a.scale > b.scale ? a.scale : b.scale;
 
   /* Fast path: everything fits 128 bits. */
-  i128 x, y, s;
   if (!__builtin_mul_overflow(a.v, (i128)p10[scale - a.scale], &x) &&
       !__builtin_mul_overflow(b.v, (i128)p10[scale - b.scale], &y) &&
       !__builtin_add_overflow(x, y, &s)) {
