@@ -88,8 +88,9 @@ int db_ensure(struct db_conn *c);
 /**
  * db_exec() - run a prepared statement with text parameters.
  * @params: @stmt->nparams values (NULL for SQL NULL).
- * @res: if not NULL and the call succeeds, receives the result (PQclear
- *       it); else the result is cleared here.
+ * @res: if not NULL, receives the result when the status is > 0 (rows
+ *       returned or affected; the caller PQclears it), else NULL.  So a
+ *       caller frees exactly when it got rows.
  * Returns the query status; on error last_error/last_sqlstate are set.
  */
 enum db_qs db_exec(struct db_conn *c, const struct db_stmt *stmt, const char *const *params,

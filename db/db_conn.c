@@ -211,9 +211,9 @@ enum db_qs db_exec(struct db_conn *c, const struct db_stmt *stmt, const char *co
   }
   PGresult *r = PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0);
   enum db_qs qs = db__classify(c, r);
-  if (qs >= 0 && res != NULL)
-    *res = r;
-  else
+  if (res != NULL)
+    *res = qs > 0 ? r : NULL;
+  if (res == NULL || qs <= 0)
     PQclear(r);
   return qs;
 }

@@ -31,7 +31,7 @@ int db_schema_version(struct db_conn *c, unsigned *out)
     *out = 0;
     return 0;
   }
-  if (db_exec(c, &db_stmt_select_schema_version, NULL, &r) < 0)
+  if (db_exec(c, &db_stmt_select_schema_version, NULL, &r) <= 0) /* always one row */
     return PQstatus(c->pg) == CONNECTION_OK ? -ERR_DB_HARD : -ERR_DB_CONNECT;
   *out = (unsigned)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
   PQclear(r);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test: the README's second command, and what CI runs (.ci/run calls it).
 # Installs what is missing, builds with -Werror, lints, starts a throwaway
-# PostgreSQL (unix socket only), runs every meson suite, runs the unit
-# suite again under AddressSanitizer + UndefinedBehaviorSanitizer, runs
+# PostgreSQL (unix socket only), runs every meson suite, runs them all
+# again under AddressSanitizer + UndefinedBehaviorSanitizer (leaks too), runs
 # each libFuzzer harness for a bounded time, stops what it started, and
 # ends with one line: "N passed, N failed" (", N skipped" when any).
 # A skipped test fails the run unless BACKSTOCK_ALLOW_SKIP=1.
@@ -42,14 +42,14 @@ step "all suites"
 meson test -C build --no-rebuild --print-errorlogs --num-processes 2 || fail "some tests failed"
 logs+=(build/meson-logs/testlog.json)
 
-step "unit and database suites under address + undefined sanitizers"
+step "every suite again under address + undefined sanitizers"
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 if [ -f build-san/build.ninja ]; then :; else
   meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false --werror >/dev/null || exit 1
 fi
 if ninja -C build-san; then
-  meson test -C build-san --no-rebuild --print-errorlogs --suite unit --suite dbtest || fail "sanitizer run failed"
+  meson test -C build-san --no-rebuild --print-errorlogs --num-processes 2 || fail "sanitizer run failed"
   logs+=(build-san/meson-logs/testlog.json)
 else
   fail "sanitize build failed"

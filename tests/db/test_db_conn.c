@@ -64,6 +64,10 @@ static void test_statuses_and_prepare_once(void **state)
   assert_string_equal(PQgetvalue(r, 0, 0), "1");
   PQclear(r);
   assert_int_equal(db_exec(c, &st_get, zz, NULL), DB_QS_NONE);
+  /* No rows: no result handed over, nothing for the caller to free. */
+  r = (PGresult *)&r;
+  assert_int_equal(db_exec(c, &st_get, zz, &r), DB_QS_NONE);
+  assert_null(r);
   assert_int_equal(db_exec(c, &st_all, NULL, NULL), 3);
   const char *upd[] = {"zz", "5"};
   assert_int_equal(db_exec(c, &st_set, upd, NULL), DB_QS_NONE);
