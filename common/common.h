@@ -353,6 +353,7 @@ void cfg_free(struct cfg *c);
 /**
  * cfg_set() - set one key from text.
  * @key: the file key ("listen") or the variable ("BACKSTOCK_LISTEN").
+ * @value: no control characters, no spaces at either end.
  * Returns 0, -ERR_CFG_UNKNOWN_KEY, -ERR_CFG_VALUE or -ERR_NOMEM.
  */
 int cfg_set(struct cfg *c, const char *key, const char *value);

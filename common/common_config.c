@@ -75,6 +75,26 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
   return 0;
 }
 
+/*
+ * A host is a name or IPv4 literal ([A-Za-z0-9._-]) or, inside brackets,
+ * an IPv6 literal with an optional zone ([0-9A-Fa-f:.] then %zone).
+ */
+static bool valid_host(const char *h, size_t n, bool v6)
+{
+  bool zone = false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = h[i];
+    bool alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    if (v6 && ch == '%' && !zone && i > 0)
+      zone = true;
+    else if (v6 && !zone && !(alnum || ch == ':' || ch == '.'))
+      return false;
+    else if ((!v6 || zone) && !(alnum || ch == '.' || ch == '-' || ch == '_'))
+      return false;
+  }
+  return n > 0;
+}
+
 static int parse_listen(struct cfg *c, const char *v)
 {
   const char *colon;
@@ -86,7 +106,8 @@ static int parse_listen(struct cfg *c, const char *v)
     if (close == NULL || close[1] != ':')
       return -ERR_CFG_VALUE;
     hl = (size_t)(close - v - 1);
-    if (hl == 0 || hl >= sizeof host)
+    /* Brackets hold an IPv6 literal, which always has a colon. */
+    if (hl >= sizeof host || !valid_host(v + 1, hl, true) || memchr(v + 1, ':', hl) == NULL)
       return -ERR_CFG_VALUE;
     memcpy(host, v + 1, hl);
     colon = close + 1;
@@ -95,7 +116,7 @@ static int parse_listen(struct cfg *c, const char *v)
     if (colon == NULL)
       return -ERR_CFG_VALUE;
     hl = (size_t)(colon - v);
-    if (hl == 0 || hl >= sizeof host || memchr(v, ':', hl) != NULL)
+    if (hl >= sizeof host || !valid_host(v, hl, false))
       return -ERR_CFG_VALUE;
     memcpy(host, v, hl);
   }
@@ -117,9 +138,27 @@ static int set_path(char *dst, size_t size, const char *v, int allow_empty)
   return 0;
 }
 
+/*
+ * Control characters, or spaces around a value, are mistakes (a pasted
+ * newline, a quoted "value "): refused, so what cfg_print writes always
+ * reads back the same.
+ */
+static bool clean_value(const char *v)
+{
+  size_t n = strlen(v);
+  if (n > 0 && (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+    return false;
+  for (; *v != '\0'; v++)
+    if ((unsigned char)*v < 0x20 || *v == 0x7f)
+      return false;
+  return true;
+}
+
 static int set_by_index(struct cfg *c, size_t i, const char *v)
 {
   const char *k = keys[i].key;
+  if (!clean_value(v))
+    return -ERR_CFG_VALUE;
   if (strcmp(k, "listen") == 0)
     return parse_listen(c, v);
   if (strcmp(k, "data_dir") == 0)

@@ -331,6 +331,37 @@ static void test_env_overrides_file(void **state)
   cfg_free(&c);
 }
 
+/* Control characters and surrounding spaces are refused from every source. */
+static void test_unclean_values(void **state)
+{
+  (void)state;
+  struct cfg c;
+  const char *bad = NULL;
+  cfg_init(&c);
+  assert_int_equal(cfg_set(&c, "calendar_file", "a\nb"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "BACKSTOCK_DATA_DIR", " /srv/x"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "data_dir", "/srv/x\t"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "data_dir", "/srv/a b"), 0); /* inner spaces are fine */
+  assert_string_equal(c.data_dir, "/srv/a b");
+  /* Hosts: names, IPv4, bracketed IPv6 with a zone; nothing else. */
+  assert_int_equal(cfg_set(&c, "listen", "[fe80::1%eth0]:80"), 0);
+  assert_string_equal(c.listen_host, "fe80::1%eth0");
+  assert_int_equal(cfg_set(&c, "listen", "api.example-1.internal:443"), 0);
+  assert_int_equal(cfg_set(&c, "listen", "[[x]:0"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", "[\xa3Uten=[\xa3]:0"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", "h\xa3st:80"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", "a/b:80"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", "[]:80"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", "[77%IIIK_CALE]:7"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", "[127.0.0.1]:7"), -ERR_CFG_VALUE);
+  assert_int_equal(cfg_set(&c, "listen", ":80"), -ERR_CFG_VALUE);
+  char *env[] = {"BACKSTOCK_CALENDAR_FILE=\ndabST", NULL};
+  assert_int_equal(cfg_load_env(&c, env, &bad), -ERR_CFG_VALUE);
+  assert_string_equal(bad, "BACKSTOCK_CALENDAR_FILE");
+  assert_string_equal(c.calendar_file, "");
+  cfg_free(&c);
+}
+
 static void test_env_errors(void **state)
 {
   (void)state;
@@ -575,6 +606,7 @@ int main(void)
       cmocka_unit_test(test_listen_forms),
       cmocka_unit_test(test_load_file),
       cmocka_unit_test(test_env_overrides_file),
+      cmocka_unit_test(test_unclean_values),
       cmocka_unit_test(test_env_errors),
       cmocka_unit_test(test_print_defaults),
       cmocka_unit_test(test_print_round_trip),
