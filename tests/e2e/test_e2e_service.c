@@ -11,12 +11,15 @@
  * at once (the next start recovers), a stale postmaster.pid naming a live
  * unrelated process, then the service_runs rows those starts left (one
  * with stopped_at NULL per killed service).  Independent of the folder:
- * bad configuration exits 2, "migrate" against an external database, and
- * "version".  Every wait is bounded; a failed test prints the child's
- * stderr and the PostgreSQL log.  Longer than most files: the scenarios
- * share their process and HTTP helpers, which belong to no library.
+ * bad configuration exits 2, "migrate" against an external database,
+ * "version", and the service run by an ordinary user (as root: the
+ * "postgres" user), whose PostgreSQL then runs as that user.  Every wait is bounded; a failed test
+ * prints the child's stderr and the PostgreSQL log.  Longer than most files: the scenarios share
+ * their process and HTTP helpers, which belong to no library.
  */
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -53,7 +56,10 @@ struct e2e {
   char err_path[PATH_MAX];
   unsigned spawned;
   uint16_t port;
-  pid_t svc; /* the running service, 0 when none */
+  pid_t svc;    /* the running service, 0 when none */
+  bool as_user; /* spawn as as_uid/as_gid (a root test running a non-root service) */
+  uid_t as_uid;
+  gid_t as_gid;
   bool have_pgver;
   struct stat pgver; /* var/pg/PG_VERSION after the first start */
   unsigned starts;   /* services that answered 200 */
@@ -181,6 +187,8 @@ static pid_t spawn(struct e2e *e, const char *cmd, const char *const *extra)
     int err = open(e->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
       _exit(126);
+    if (e->as_user && (setgroups(0, NULL) != 0 || setgid(e->as_gid) != 0 || setuid(e->as_uid) != 0))
+      _exit(125);
     execve(e->bin, argv, (char *const *)env);
     _exit(127);
   }
@@ -821,6 +829,99 @@ static void test_migrate_and_version(void **state)
   e->ok = true;
 }
 
+/* Owner uid of @path (lstat), or (uid_t)-1. */
+static uid_t owner_of(const char *path)
+{
+  struct stat st;
+  return lstat(path, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
+/* Real uid of process @pid from /proc, or (uid_t)-1. */
+static uid_t uid_of(pid_t pid)
+{
+  char path[64], *s;
+  snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+  s = slurp(path);
+  char *u = strstr(s, "\nUid:");
+  uid_t uid = u != NULL ? (uid_t)strtoul(u + 5, NULL, 10) : (uid_t)-1;
+  free(s);
+  return uid;
+}
+
+/*
+ * j. The service as an ordinary user (how a system service account runs
+ * it): PostgreSQL then runs as that same user, with the cluster directly
+ * in the data folder.  As root the test runs the binary as "postgres";
+ * otherwise as the current user.
+ */
+static void test_non_root_user(void **state)
+{
+  struct e2e *e = *state;
+  char bindir[PATH_MAX], bin[PATH_MAX], saved_bin[PATH_MAX], data[PATH_MAX], dd[PATH_MAX + 32];
+  char pgdir[PATH_MAX];
+  uid_t want = geteuid();
+  if (geteuid() == 0) {
+    struct passwd *pw = getpwnam("postgres");
+    assert_non_null(pw);
+    e->as_user = true;
+    e->as_uid = pw->pw_uid;
+    e->as_gid = pw->pw_gid;
+    want = pw->pw_uid;
+  }
+  /* A copy of the binary and a data folder the user can reach. */
+  path_in(bindir, sizeof bindir, e->tmp, "bin");
+  path_in(bin, sizeof bin, bindir, "backstock");
+  path_in(data, sizeof data, e->tmp, "var-user");
+  assert_int_equal(mkdir(bindir, 0755), 0);
+  assert_int_equal(mkdir(data, 0700), 0);
+  char *image;
+  size_t len;
+  assert_int_equal(util_read_file(e->bin, 64u << 20, &image, &len), 0);
+  FILE *f = fopen(bin, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(image, 1, len, f), len);
+  fclose(f);
+  free(image);
+  assert_int_equal(chmod(bin, 0755), 0);
+  if (e->as_user)
+    assert_int_equal(chown(data, e->as_uid, e->as_gid), 0);
+  snprintf(dd, sizeof dd, "BACKSTOCK_DATA_DIR=%s", data);
+  memcpy(saved_bin, e->bin, sizeof saved_bin);
+  memcpy(e->bin, bin, sizeof e->bin);
+  char saved_var[PATH_MAX], saved_marker[sizeof e->marker];
+  memcpy(saved_var, e->var, sizeof saved_var);
+  memcpy(saved_marker, e->marker, sizeof saved_marker);
+  memcpy(e->var, data, sizeof e->var);
+  memcpy(e->marker, dd, sizeof e->marker);
+
+  yajl_val v = start_service(e);
+  assert_true(
+      YAJL_IS_TRUE(yajl_tree_get(v, (const char *[]){"database", "embedded", NULL}, yajl_t_true)));
+  yajl_tree_free(v);
+  /* The cluster is a real folder in the data folder, owned by the user,
+   * and every process (service, guardian, postmaster) runs as the user. */
+  path_in(pgdir, sizeof pgdir, data, "pg");
+  struct stat st;
+  assert_int_equal(lstat(pgdir, &st), 0);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_int_equal(owner_of(pgdir), want);
+  assert_int_equal(uid_of(e->svc), want);
+  pid_t pm = postmaster_pid(e);
+  assert_true(pm > 0);
+  assert_int_equal(uid_of(pm), want);
+  pid_t g = find_guardian(e);
+  assert_true(g > 0);
+  assert_int_equal(uid_of(g), want);
+  stop_service(e);
+  assert_no_leftovers(e, STOP_WAIT_MS);
+
+  memcpy(e->bin, saved_bin, sizeof e->bin);
+  memcpy(e->var, saved_var, sizeof e->var);
+  memcpy(e->marker, saved_marker, sizeof e->marker);
+  e->as_user = false;
+  e->ok = true;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -833,6 +934,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_service_runs, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_bad_config, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_migrate_and_version, test_setup, test_teardown),
+      cmocka_unit_test_setup_teardown(test_non_root_user, test_setup, test_teardown),
   };
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return 1;
