@@ -829,6 +829,52 @@ static void test_migrate_and_version(void **state)
   e->ok = true;
 }
 
+/*
+ * k. A database newer than the binary, or with a gap in its record: the
+ * service refuses to start, exit status 1, with a message saying why,
+ * and changes nothing.
+ */
+static void test_refuses_bad_schema(void **state)
+{
+  struct e2e *e = *state;
+  struct ts_db db;
+  char conninfo[2048], url[2100], dd[PATH_MAX + 32], data[PATH_MAX], want[256];
+  ts_db_create("e2enewer", &db);
+  ts_db_conninfo(&db, conninfo, sizeof conninfo);
+  snprintf(url, sizeof url, "BACKSTOCK_DATABASE_URL=%s", conninfo);
+  path_in(data, sizeof data, e->tmp, "var-newer");
+  snprintf(dd, sizeof dd, "BACKSTOCK_DATA_DIR=%s", data);
+  e->port = free_port();
+  const char *env[] = {dd, url, NULL};
+  assert_int_equal(run_cmd(e, "migrate", env), 0);
+  struct db_conn *c = ts_db_connect(&db, 3);
+
+  ts_sql(c, "INSERT INTO backstock.schema_versions (version, name, sha256)"
+            " VALUES (99, 'from-the-future', 'x')");
+  assert_int_equal(run_cmd(e, NULL, env), 1);
+  char *s = slurp(e->err_path);
+  snprintf(want, sizeof want,
+           "backstock: database schema is newer than this binary: the database is at schema "
+           "version 99 but this binary knows only up to %zu; run a newer backstock\n",
+           migrations_count);
+  assert_non_null(strstr(s, want));
+  free(s);
+
+  ts_sql(c, "DELETE FROM backstock.schema_versions WHERE version IN (1, 99)");
+  assert_int_equal(run_cmd(e, NULL, env), 1);
+  s = slurp(e->err_path);
+  assert_non_null(strstr(s, "backstock: migration numbering has a gap: the database records "
+                            "migration 2 but not migration 1\n"));
+  free(s);
+  /* Nothing was applied or recorded by the refused starts. */
+  char *runs = ts_sql_value(c, "SELECT count(*) FROM backstock.service_runs");
+  assert_string_equal(runs, "0");
+  free(runs);
+  db_close(c);
+  ts_db_drop(&db);
+  e->ok = true;
+}
+
 /* Owner uid of @path (lstat), or (uid_t)-1. */
 static uid_t owner_of(const char *path)
 {
@@ -934,6 +980,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_service_runs, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_bad_config, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_migrate_and_version, test_setup, test_teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_bad_schema, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_non_root_user, test_setup, test_teardown),
   };
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
