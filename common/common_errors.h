@@ -6,7 +6,7 @@
  *
  * Numbers are grouped by module: 1..999 general, 1000 money, 1100
  * calendar, 1200 configuration, 2000 database, 2100 migrations, 2200
- * embedded PostgreSQL, 3000 HTTP API.  Functions return 0 on success and
+ * embedded PostgreSQL, 3000 HTTP API, 4000 FIX.  Functions return 0 on success and
  * the negated number on failure (-ERR_MONEY_OVERFLOW).
  *
  * Included only through common.h.
@@ -56,7 +56,10 @@
   X(API_NOT_FOUND, 3001, 404, "no such resource")                                                  \
   X(API_METHOD, 3002, 405, "method not allowed on this resource")                                  \
   X(API_BODY_TOO_LARGE, 3003, 413, "request body too large")                                       \
-  X(API_UNAVAILABLE, 3004, 503, "service unavailable")
+  X(API_UNAVAILABLE, 3004, 503, "service unavailable")                                             \
+  X(FIX_GARBLED, 4001, 400, "garbled FIX message")                                                 \
+  X(FIX_MISSING, 4002, 400, "FIX field missing")                                                   \
+  X(FIX_FORMAT, 4003, 400, "FIX field value has the wrong format")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,
