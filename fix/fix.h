@@ -24,7 +24,7 @@
 
 #include "common/common.h"
 
-#define FIX_SOH '\x01'
+#define FIX_SOH          '\x01'
 #define FIX_BEGIN_STRING "FIX.4.4"
 /* Largest frame accepted (8= through 10=xxx SOH); longer is garbled. */
 #define FIX_MSG_MAX (64 * 1024)
@@ -87,13 +87,13 @@ struct fix_msg {
 /* Why bytes were discarded (for the log; the session ignores them). */
 enum fix_garble {
   FIX_GARBLE_NONE = 0,
-  FIX_GARBLE_NO_BEGIN,       /* bytes before a "8=FIX" */
-  FIX_GARBLE_BEGIN_STRING,   /* 8 is not FIX.4.4 */
-  FIX_GARBLE_BODY_LENGTH,    /* 9 missing, malformed, too large, or 10= not where it says */
-  FIX_GARBLE_CHECKSUM,       /* 10 malformed or wrong */
-  FIX_GARBLE_FIELD,          /* a field without '=', a non-numeric or zero tag */
-  FIX_GARBLE_ORDER,          /* 8, 9, 35 not the first three fields */
-  FIX_GARBLE_TOO_MANY,       /* more than FIX_FIELDS_MAX fields */
+  FIX_GARBLE_NO_BEGIN,     /* bytes before a "8=FIX" */
+  FIX_GARBLE_BEGIN_STRING, /* 8 is not FIX.4.4 */
+  FIX_GARBLE_BODY_LENGTH,  /* 9 missing, malformed, too large, or 10= not where it says */
+  FIX_GARBLE_CHECKSUM,     /* 10 malformed or wrong */
+  FIX_GARBLE_FIELD,        /* a field without '=', a non-numeric or zero tag */
+  FIX_GARBLE_ORDER,        /* 8, 9, 35 not the first three fields */
+  FIX_GARBLE_TOO_MANY,     /* more than FIX_FIELDS_MAX fields */
 };
 
 /**
@@ -157,9 +157,9 @@ bool fix_msg_is(const struct fix_msg *msg, const char *type);
  */
 struct fix_stream {
   char *buf;
-  size_t cap;   /* FIX_MSG_MAX * 2 */
-  size_t start; /* first byte not yet consumed */
-  size_t end;   /* one past the last byte received */
+  size_t cap;             /* FIX_MSG_MAX * 2 */
+  size_t start;           /* first byte not yet consumed */
+  size_t end;             /* one past the last byte received */
   uint64_t garbled_bytes; /* total discarded, for the log and tests */
 };
 
@@ -265,6 +265,9 @@ enum fix_reject_reason {
 struct fix_reject {
   enum fix_reject_reason reason;
   uint32_t ref_tag; /* 371, 0 when none */
+  bool business;    /* fix_validate() returned 1 for a valid FIX application type
+                       we do not handle: answer BusinessMessageReject 380=3, not a
+                       Reject 373=11 */
   char text[128];   /* 58, for the Reject */
 };
 
@@ -287,9 +290,10 @@ struct fix_valid_info {
  * order), repeated tags outside groups, header fields before the body
  * and the trailer last.
  * Returns 0 (valid; @info lists unknown tags of application messages),
- * 1 (the type is unknown or not one we use: answer BusinessMessageReject
- * 380=3 for an application type, Reject 373=11 for an invalid one; @rej
- * says which), or -1 (invalid: @rej holds 373, 371 and a text).
+ * 1 (the type is unknown or not one we use: rej->business tells whether
+ * to answer BusinessMessageReject 380=3, for a FIX application type, or
+ * Reject 373=11, for an invalid one), or -1 (invalid: @rej holds 373, 371
+ * and a text).  @rej and @info may be NULL.
  */
 int fix_validate(const struct fix_msg *msg, struct fix_reject *rej, struct fix_valid_info *info);
 

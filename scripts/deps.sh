@@ -13,6 +13,9 @@ pkgs=(
   # tests: cmocka, GMP as the independent reference for exact arithmetic,
   # clang + its sanitizer/libFuzzer runtime for the fuzz harnesses, clang-format for lint
   libcmocka-dev libgmp-dev clang libclang-rt-14-dev clang-format
+  # the QuickFIX library (C++), the reference the FIX benchmark measures against
+  # and the peer of the FIX interoperability tests
+  g++ libquickfix-dev
   # used by the README's examples and the tests' health checks
   curl ca-certificates
 )
