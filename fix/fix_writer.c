@@ -19,7 +19,7 @@
  */
 #include <string.h>
 
-#include "fix/fix.h"
+#include "fix/fix_int.h"
 
 /* Room kept for "8=FIX.4.4" SOH "9=" <up to 19 digits> SOH. */
 #define FIX_WRITER_GAP 32
@@ -129,14 +129,31 @@ void fix_writer_str(struct fix_writer *w, uint32_t tag, const char *val, size_t 
 {
   if (w->error != 0)
     return;
-  if (len == 0 || val == NULL || memchr(val, FIX_SOH, len) != NULL) {
+  if (len == 0 || val == NULL) {
     fail(w, -ERR_FIX_FORMAT);
     return;
   }
   char *p = field_open(w, tag, len);
   if (p == NULL)
     return;
-  memcpy(p, val, len);
+  if (len <= 32) {
+    /* Short values (nearly all): copy and look for SOH in one pass. */
+    unsigned char soh = 0;
+    for (size_t i = 0; i < len; i++) {
+      p[i] = val[i];
+      soh |= (unsigned char)(val[i] == FIX_SOH);
+    }
+    if (soh != 0) {
+      fail(w, -ERR_FIX_FORMAT);
+      return;
+    }
+  } else {
+    if (memchr(val, FIX_SOH, len) != NULL) {
+      fail(w, -ERR_FIX_FORMAT);
+      return;
+    }
+    memcpy(p, val, len);
+  }
   field_close(w, p, len);
 }
 
@@ -187,34 +204,11 @@ static const uint64_t pow10_u64[20] = {1ULL,
                                        1000000000000000000ULL,
                                        10000000000000000000ULL};
 
-/* Text of @m without trailing fraction zeros into @out (MONEY_STR_MAX);
-   returns the length or a negative error. */
+/* Text of @m without trailing fraction zeros into @out (MONEY_STR_MAX),
+   for values beyond the in-place fast path; returns the length or a
+   negative error. */
 static int money_trimmed(struct money m, char *out)
 {
-  unsigned __int128 mag = m.v < 0 ? -(unsigned __int128)m.v : (unsigned __int128)m.v;
-  if (m.scale <= 19 && mag <= UINT64_MAX && m.v != -MONEY_V_MAX - 1) {
-    /* Fast path: 64-bit arithmetic only. */
-    uint64_t x = (uint64_t)mag, p = pow10_u64[m.scale];
-    uint64_t ip = x / p, fr = x % p;
-    unsigned fd = m.scale;
-    while (fd > 0 && fr % 10 == 0) {
-      fr /= 10;
-      fd--;
-    }
-    char tmp[U64_DIGITS];
-    char *d = u64_rev(tmp + sizeof tmp, ip);
-    size_t n = 0, il = (size_t)(tmp + sizeof tmp - d);
-    if (m.v < 0)
-      out[n++] = '-';
-    memcpy(out + n, d, il);
-    n += il;
-    if (fd > 0) {
-      out[n++] = '.';
-      digits_fixed(out + n, fr, fd);
-      n += fd;
-    }
-    return (int)n;
-  }
   int n = money_format(m, out, MONEY_STR_MAX);
   if (n < 0)
     return n;
@@ -227,10 +221,49 @@ static int money_trimmed(struct money m, char *out)
   return n;
 }
 
+/* Decimal digits of @v (at least 1). */
+static unsigned u64_len(uint64_t v)
+{
+  unsigned n = 1;
+  while (v >= 10000) {
+    v /= 10000;
+    n += 4;
+  }
+  return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
 void fix_writer_money(struct fix_writer *w, uint32_t tag, struct money m)
 {
   if (w->error != 0)
     return;
+  unsigned __int128 mag = m.v < 0 ? -(unsigned __int128)m.v : (unsigned __int128)m.v;
+  if (m.scale <= 19 && mag <= UINT64_MAX && m.v != -MONEY_V_MAX - 1) {
+    /* Fast path, written in place: sizes first, then the digits. */
+    uint64_t x = (uint64_t)mag, p10 = pow10_u64[m.scale];
+    uint64_t ip = x / p10, fr = x % p10;
+    unsigned fd = m.scale;
+    if (fr == 0)
+      fd = 0;
+    while (fd > 0 && fr % 10 == 0) {
+      fr /= 10;
+      fd--;
+    }
+    size_t il = u64_len(ip), n = (m.v < 0) + il + (fd > 0 ? fd + 1 : 0);
+    char *p = field_open(w, tag, n);
+    if (p == NULL)
+      return;
+    char *q = p;
+    if (m.v < 0)
+      *q++ = '-';
+    u64_rev(q + il, ip);
+    q += il;
+    if (fd > 0) {
+      *q++ = '.';
+      digits_fixed(q, fr, fd);
+    }
+    field_close(w, p, n);
+    return;
+  }
   char tmp[MONEY_STR_MAX];
   int n = money_trimmed(m, tmp);
   if (n <= 0) {
@@ -260,22 +293,29 @@ void fix_writer_time(struct fix_writer *w, uint32_t tag, int64_t unix_ms)
     fail(w, -ERR_FIX_FORMAT);
     return;
   }
-  int year;
-  unsigned month, mday;
-  cal_civil((int32_t)day, &year, &month, &mday);
-  if (year < 1970 || year > 9999) {
-    fail(w, -ERR_FIX_FORMAT);
-    return;
+  /* Messages of one day share "YYYYMMDD-": each thread keeps the last. */
+  static _Thread_local int64_t cached_day = -1;
+  static _Thread_local char cached_date[9];
+  if (day != cached_day) {
+    int year;
+    unsigned month, mday;
+    cal_civil((int32_t)day, &year, &month, &mday);
+    if (year < 1970 || year > 9999) {
+      fail(w, -ERR_FIX_FORMAT);
+      return;
+    }
+    digits_fixed(cached_date, (uint64_t)year, 4);
+    digits_fixed(cached_date + 4, month, 2);
+    digits_fixed(cached_date + 6, mday, 2);
+    cached_date[8] = '-';
+    cached_day = day;
   }
   /* YYYYMMDD-HH:MM:SS.sss */
   char *p = field_open(w, tag, 21);
   if (p == NULL)
     return;
   unsigned sec = (unsigned)(ms / 1000);
-  digits_fixed(p, (uint64_t)year, 4);
-  digits_fixed(p + 4, month, 2);
-  digits_fixed(p + 6, mday, 2);
-  p[8] = '-';
+  memcpy(p, cached_date, 9);
   digits_fixed(p + 9, sec / 3600, 2);
   p[11] = ':';
   digits_fixed(p + 12, sec / 60 % 60, 2);
@@ -284,15 +324,6 @@ void fix_writer_time(struct fix_writer *w, uint32_t tag, int64_t unix_ms)
   p[17] = '.';
   digits_fixed(p + 18, ms % 1000, 3);
   field_close(w, p, 21);
-}
-
-/* Sum of @n bytes: a plain loop the compiler can vectorise. */
-static unsigned byte_sum(const unsigned char *p, size_t n)
-{
-  uint32_t s = 0;
-  for (size_t i = 0; i < n; i++)
-    s += p[i];
-  return s;
 }
 
 int fix_writer_finish(struct fix_writer *w, const char **msg, size_t *len)
@@ -311,7 +342,7 @@ int fix_writer_finish(struct fix_writer *w, const char **msg, size_t *len)
   start -= sizeof begin - 1;
   memcpy(start, begin, sizeof begin - 1);
   size_t head = (size_t)(w->buf + w->body_start - start);
-  unsigned sum = byte_sum((const unsigned char *)start, head + body_len) & 0xff;
+  unsigned sum = fix__byte_sum(start, head + body_len);
   char *t = w->buf + w->pos;
   memcpy(t, "10=", 3);
   digits_fixed(t + 3, sum, 3);
