@@ -69,11 +69,17 @@ struct fix_field {
   uint32_t len;
 };
 
+/* Tags below this are found through an index rather than a scan. */
+#define FIX_INDEX_TAGS 128
+
 /*
  * A framed and tokenised message.  Borrowed: frame points into the
  * stream's buffer (or the caller's), valid until the next call on that
  * stream.  fields[] lists every field in wire order, 8, 9 and 10
- * included; msg_type is the value of 35 (the third field).
+ * included; msg_type is the value of 35 (the third field).  first[t] is
+ * 1 + the index of the first field with tag t (0: none; 255: at index
+ * 254 or later, so look it up by scanning), for t below FIX_INDEX_TAGS;
+ * fix_parse() fills it, a message built by hand needs fix_msg_index().
  */
 struct fix_msg {
   const char *frame;
@@ -81,8 +87,12 @@ struct fix_msg {
   const char *msg_type; /* points into frame, msg_type_len bytes */
   uint32_t msg_type_len;
   uint32_t n_fields;
+  uint8_t first[FIX_INDEX_TAGS];
   struct fix_field fields[FIX_FIELDS_MAX];
 };
+
+/** fix_msg_index() - (re)build first[] from fields[]. */
+void fix_msg_index(struct fix_msg *msg);
 
 /* Why bytes were discarded (for the log; the session ignores them). */
 enum fix_garble {

@@ -145,6 +145,45 @@ static inline const char *find_soh(const char *p)
   return p;
 }
 
+/*
+ * Record the field "tag=value" in [@p, @soh): at most 10 tag digits, no
+ * leading zero, then '=' (the SOH is not a digit, so the tag loop stays
+ * inside the field); the third field must be 35.  Returns why it is
+ * garbled, or FIX_GARBLE_NONE.
+ */
+static inline enum fix_garble take_field(struct fix_msg *msg, const char *buf, const char *p,
+                                         const char *soh, uint32_t *nf)
+{
+  const char *t = p;
+  uint64_t t64;
+  /* Most tags have one to three digits: read those without a loop. */
+  if (is_digit(p[0]) && p[1] == '=') {
+    t64 = (uint64_t)(p[0] - '0');
+    p += 1;
+  } else if (is_digit(p[0]) && is_digit(p[1]) && p[2] == '=') {
+    t64 = (uint64_t)(p[0] - '0') * 10 + (uint64_t)(p[1] - '0');
+    p += 2;
+  } else {
+    t64 = 0;
+    while (is_digit(*p) && p - t < 11) {
+      t64 = t64 * 10 + (uint64_t)(*p - '0');
+      p++;
+    }
+  }
+  if (p == t || *p != '=' || *t == '0' || t64 > TAG_MAX)
+    return FIX_GARBLE_FIELD;
+  uint32_t tag = (uint32_t)t64;
+  p++;
+  if (*nf == 2 && tag != FIX_TAG_MSG_TYPE)
+    return FIX_GARBLE_ORDER;
+  if (*nf >= FIX_FIELDS_MAX - 1) /* room for 10 is kept */
+    return FIX_GARBLE_TOO_MANY;
+  if (tag < FIX_INDEX_TAGS && msg->first[tag] == 0)
+    msg->first[tag] = (uint8_t)(*nf < 254 ? *nf + 1 : 255);
+  msg->fields[(*nf)++] = (struct fix_field){tag, (uint32_t)(p - buf), (uint32_t)(soh - p)};
+  return FIX_GARBLE_NONE;
+}
+
 int fix_parse(const char *buf, size_t len, struct fix_msg *msg, enum fix_garble *why)
 {
   enum fix_garble dummy;
@@ -176,40 +215,55 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *msg, enum fix_garble 
   }
 
   struct fix_field *f = msg->fields;
+  uint8_t *first = msg->first;
+  memset(first, 0, sizeof msg->first);
+  first[FIX_TAG_BEGIN_STRING] = 1;
+  first[FIX_TAG_BODY_LENGTH] = 2;
   f[0] = (struct fix_field){FIX_TAG_BEGIN_STRING, 2, (uint32_t)(BEGIN_LEN - 3)};
   f[1] = (struct fix_field){FIX_TAG_BODY_LENGTH, (uint32_t)(BEGIN_LEN + 2),
                             (uint32_t)(hdr_len - 1 - (BEGIN_LEN + 2))};
   uint32_t nf = 2;
-  /* Every field ends with an SOH, and buf[body_end - 1] is one, so the
-     tag loop and memchr both stop inside the body. */
-  const char *p = buf + hdr_len, *end = buf + body_end;
-  while (p < end) {
-    const char *t = p;
-    uint64_t t64 = 0;
-    /* At most 10 digits, no leading zero, then '=' (the SOH at the end of
-       the body stops the loop inside the frame). */
-    while (is_digit(*p) && p - t < 11) {
-      t64 = t64 * 10 + (uint64_t)(*p - '0');
-      p++;
+  enum fix_garble g = FIX_GARBLE_NONE;
+  const char *fs = buf + hdr_len; /* start of the current field */
+#ifdef __SSE2__
+  /* Sixteen bytes at a time into a bitmask of SOH positions, then one
+     field per set bit.  A load may run into the trailer ("10=xxx" SOH,
+     always present) but never past the frame. */
+  const __m128i sohv = _mm_set1_epi8(FIX_SOH);
+  const char *body = fs;
+  for (size_t c = 0; c < body_len && g == FIX_GARBLE_NONE; c += 16) {
+    unsigned mask = 0;
+    size_t left = body_len - c;
+    if (left + TRAILER_LEN >= 16) {
+      mask = (unsigned)_mm_movemask_epi8(
+          _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(body + c)), sohv));
+      if (left < 16)
+        mask &= (1u << left) - 1;
+    } else {
+      for (size_t k = 0; k < left; k++)
+        mask |= (unsigned)(body[c + k] == FIX_SOH) << k;
     }
-    if (p == t || *p != '=' || *t == '0' || t64 > TAG_MAX) {
-      *why = FIX_GARBLE_FIELD;
-      return -ERR_FIX_GARBLED;
+    while (mask != 0 && g == FIX_GARBLE_NONE) {
+      const char *soh = body + c + __builtin_ctz(mask);
+      mask &= mask - 1;
+      g = take_field(msg, buf, fs, soh, &nf);
+      fs = soh + 1;
     }
-    uint32_t tag = (uint32_t)t64;
-    p++;
-    const char *soh = find_soh(p);
-    if (nf == 2 && tag != FIX_TAG_MSG_TYPE) {
-      *why = FIX_GARBLE_ORDER;
-      return -ERR_FIX_GARBLED;
-    }
-    if (nf >= FIX_FIELDS_MAX - 1) { /* room for 10 is kept */
-      *why = FIX_GARBLE_TOO_MANY;
-      return -ERR_FIX_GARBLED;
-    }
-    f[nf++] = (struct fix_field){tag, (uint32_t)(p - buf), (uint32_t)(soh - p)};
-    p = soh + 1;
   }
+#else
+  /* buf[body_end - 1] is an SOH, so each scan stops inside the body. */
+  for (const char *end = buf + body_end; fs < end && g == FIX_GARBLE_NONE;) {
+    const char *soh = find_soh(fs);
+    g = take_field(msg, buf, fs, soh, &nf);
+    fs = soh + 1;
+  }
+#endif
+  if (g != FIX_GARBLE_NONE) {
+    *why = g;
+    return -ERR_FIX_GARBLED;
+  }
+  if (first[FIX_TAG_CHECKSUM] == 0)
+    first[FIX_TAG_CHECKSUM] = (uint8_t)(nf < 254 ? nf + 1 : 255);
   f[nf++] = (struct fix_field){FIX_TAG_CHECKSUM, (uint32_t)(body_end + 3), 3};
 
   msg->frame = buf;
@@ -220,9 +274,27 @@ int fix_parse(const char *buf, size_t len, struct fix_msg *msg, enum fix_garble 
   return 0;
 }
 
+void fix_msg_index(struct fix_msg *msg)
+{
+  memset(msg->first, 0, sizeof msg->first);
+  for (uint32_t i = 0; i < msg->n_fields; i++) {
+    uint32_t t = msg->fields[i].tag;
+    if (t < FIX_INDEX_TAGS && msg->first[t] == 0)
+      msg->first[t] = (uint8_t)(i < 254 ? i + 1 : 255);
+  }
+}
+
 const struct fix_field *fix_msg_find(const struct fix_msg *msg, uint32_t tag)
 {
-  for (uint32_t i = 0; i < msg->n_fields; i++)
+  uint32_t from = 0;
+  if (tag < FIX_INDEX_TAGS) {
+    if (msg->first[tag] == 0)
+      return NULL;
+    if (msg->first[tag] < 255)
+      return &msg->fields[msg->first[tag] - 1];
+    from = 254;
+  }
+  for (uint32_t i = from; i < msg->n_fields; i++)
     if (msg->fields[i].tag == tag)
       return &msg->fields[i];
   return NULL;

@@ -358,6 +358,44 @@ static void test_too_many_fields(void **state)
   assert_int_equal(fix_parse(b, n, &msg, NULL), -ERR_FIX_GARBLED);
 }
 
+/*
+ * The tag index keeps a field's position in one byte: a small tag whose
+ * first occurrence lies beyond position 253 must still be found (by a
+ * scan), and one that never occurs must not.
+ */
+static void test_find_far_fields(void **state)
+{
+  (void)state;
+  static char body[BIG], b[BIG];
+  static struct fix_msg msg;
+  size_t p = (size_t)snprintf(body, sizeof body, "35=0|");
+  for (unsigned i = 0; i < 300; i++)
+    p += (size_t)snprintf(body + p, sizeof body - p, "5001=%u|", i);
+  snprintf(body + p, sizeof body - p, "112=late|58=later|");
+  size_t n = mk(b, body);
+  assert_int_equal(fix_parse(b, n, &msg, NULL), 0);
+  assert_int_equal(msg.n_fields, 3 + 300 + 2 + 1);
+  const char *v;
+  size_t len;
+  assert_int_equal(fix_msg_str(&msg, 112, &v, &len), 0);
+  assert_int_equal(len, 4);
+  assert_memory_equal(v, "late", 4);
+  assert_int_equal(fix_msg_str(&msg, 58, &v, &len), 0);
+  assert_memory_equal(v, "later", 5);
+  assert_ptr_equal(fix_msg_find(&msg, 5001), &msg.fields[3]);
+  assert_null(fix_msg_find(&msg, 11));
+  assert_int_equal(fix_msg_find(&msg, 10)->tag, 10);
+  /* A hand-built message indexed with fix_msg_index() answers the same. */
+  static struct fix_msg copy;
+  memcpy(copy.fields, msg.fields, sizeof msg.fields);
+  copy.frame = msg.frame;
+  copy.n_fields = msg.n_fields;
+  fix_msg_index(&copy);
+  assert_int_equal(fix_msg_str(&copy, 58, &v, &len), 0);
+  assert_memory_equal(v, "later", 5);
+  assert_null(fix_msg_find(&copy, 11));
+}
+
 /* A message of exactly @total bytes: one long 58 field padded. */
 static size_t mk_sized(char *out, size_t total)
 {
@@ -820,6 +858,7 @@ int main(void)
       cmocka_unit_test(test_parse_empty_value_and_repeats),
       cmocka_unit_test(test_garble_kinds),
       cmocka_unit_test(test_too_many_fields),
+      cmocka_unit_test(test_find_far_fields),
       cmocka_unit_test(test_msg_max),
       cmocka_unit_test(test_u64),
       cmocka_unit_test(test_money),
