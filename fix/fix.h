@@ -231,7 +231,7 @@ void fix_writer_cstr(struct fix_writer *w, uint32_t tag, const char *val);
 /** fix_writer_u64() - an unsigned integer. */
 void fix_writer_u64(struct fix_writer *w, uint32_t tag, uint64_t v);
 
-/** fix_writer_char() - a one-character value (Side, OrdType, ExecType...). */
+/** fix_writer_char() - a one-character value (Side, OrdType, ExecType...), not SOH or NUL. */
 void fix_writer_char(struct fix_writer *w, uint32_t tag, char c);
 
 /**

@@ -90,7 +90,7 @@ static char *field_open(struct fix_writer *w, uint32_t tag, size_t vlen)
     fail(w, -ERR_FIX_FORMAT);
     return NULL;
   }
-  size_t tlen = 1;
+  size_t tlen = tag < 10 ? 1 : tag < 100 ? 2 : tag < 1000 ? 3 : 4;
   while (tlen < 10 && tag >= pow10_u32[tlen])
     tlen++;
   if (w->cap - w->pos < tlen + 2 || w->cap - w->pos - tlen - 2 < vlen) {
@@ -98,7 +98,17 @@ static char *field_open(struct fix_writer *w, uint32_t tag, size_t vlen)
     return NULL;
   }
   char *p = w->buf + w->pos;
-  u64_rev(p + tlen, tag);
+  /* Nearly every tag has one to three digits: write those directly. */
+  if (tlen == 1) {
+    p[0] = (char)('0' + tag);
+  } else if (tlen == 2) {
+    memcpy(p, digits2 + 2 * tag, 2);
+  } else if (tlen == 3) {
+    p[0] = (char)('0' + tag / 100);
+    memcpy(p + 1, digits2 + 2 * (tag % 100), 2);
+  } else {
+    u64_rev(p + tlen, tag);
+  }
   p[tlen] = '=';
   return p + tlen + 1;
 }
@@ -163,6 +173,30 @@ void fix_writer_cstr(struct fix_writer *w, uint32_t tag, const char *val)
     fail(w, -ERR_FIX_FORMAT);
     return;
   }
+  if (w->error != 0)
+    return;
+  /* Short strings with room to spare (nearly all): find the end, copy
+     and look for SOH in one pass; anything else takes the exact path. */
+  enum { SHORT = 32 };
+  if (w->cap - w->pos >= SHORT + 16) {
+    char *p = field_open(w, tag, SHORT);
+    if (p == NULL)
+      return;
+    size_t i = 0;
+    unsigned char soh = 0;
+    for (; i < SHORT && val[i] != '\0'; i++) {
+      p[i] = val[i];
+      soh |= (unsigned char)(val[i] == FIX_SOH);
+    }
+    if (i < SHORT || val[SHORT] == '\0') {
+      if (i == 0 || soh != 0) {
+        fail(w, -ERR_FIX_FORMAT);
+        return;
+      }
+      field_close(w, p, i);
+      return;
+    }
+  }
   fix_writer_str(w, tag, val, strlen(val));
 }
 
@@ -180,7 +214,17 @@ void fix_writer_u64(struct fix_writer *w, uint32_t tag, uint64_t v)
 
 void fix_writer_char(struct fix_writer *w, uint32_t tag, char c)
 {
-  fix_writer_str(w, tag, &c, 1);
+  if (w->error != 0)
+    return;
+  if (c == FIX_SOH || c == '\0') {
+    fail(w, -ERR_FIX_FORMAT);
+    return;
+  }
+  char *p = field_open(w, tag, 1);
+  if (p == NULL)
+    return;
+  p[0] = c;
+  field_close(w, p, 1);
 }
 
 static const uint64_t pow10_u64[20] = {1ULL,
@@ -240,7 +284,7 @@ void fix_writer_money(struct fix_writer *w, uint32_t tag, struct money m)
   if (m.scale <= 19 && mag <= UINT64_MAX && m.v != -MONEY_V_MAX - 1) {
     /* Fast path, written in place: sizes first, then the digits. */
     uint64_t x = (uint64_t)mag, p10 = pow10_u64[m.scale];
-    uint64_t ip = x / p10, fr = x % p10;
+    uint64_t ip = x / p10, fr = x - ip * p10; /* one hardware divide, not two */
     unsigned fd = m.scale;
     if (fr == 0)
       fd = 0;
