@@ -23,6 +23,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct fix_msg msg, again;
 
+/*
+ * Validation of an outside message: never crashes, and what it answers is
+ * well formed: a reason FIX defines, a reference tag that is in the
+ * message (or 0 / 35 for a type refusal), listed unknown tags that occur.
+ */
+static void check_validate(const struct fix_msg *m)
+{
+  struct fix_reject rej;
+  struct fix_valid_info info;
+  int rc = fix_validate(m, &rej, &info);
+  if (rc == 0) {
+    for (unsigned i = 0; i < info.n_unknown && i < 16; i++)
+      if (fix_msg_find(m, info.unknown_tags[i]) == NULL)
+        abort();
+  } else if (rc == 1) {
+    if (rej.reason != FIX_REJ_INVALID_MSG_TYPE || rej.ref_tag != FIX_TAG_MSG_TYPE)
+      abort();
+  } else if (rc == -1) {
+    if ((unsigned)rej.reason > 17 || memchr(rej.text, '\0', sizeof rej.text) == NULL)
+      abort();
+    if (rej.ref_tag != 0 && rej.reason != FIX_REJ_REQUIRED_MISSING &&
+        fix_msg_find(m, rej.ref_tag) == NULL)
+      abort();
+  } else {
+    abort();
+  }
+}
+
 static void check_msg(const struct fix_stream *s, const struct fix_msg *m)
 {
   const char *f = m->frame;
@@ -62,6 +90,7 @@ static void check_msg(const struct fix_stream *s, const struct fix_msg *m)
   if (fix_parse(f, m->len, &again, NULL) != 0 || again.n_fields != m->n_fields ||
       memcmp(again.fields, m->fields, m->n_fields * sizeof m->fields[0]) != 0)
     abort();
+  check_validate(m);
 }
 
 /*
