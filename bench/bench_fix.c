@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "fix/fix.h"
+#include "bench/bench_util.h"
 
 /* The QuickFIX side (quickfix_ref.cpp). */
 int qf_load(size_t i, const char *text, size_t len);
@@ -103,18 +104,6 @@ static volatile long sink;
 /* ------------------------------------------------------------------ */
 /* The ring                                                            */
 /* ------------------------------------------------------------------ */
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t xorshift64(void)
-{
-  uint64_t x = rng_state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  rng_state = x;
-  return x;
-}
 
 static uint64_t below(uint64_t n)
 {

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "common/common.h"
+#include "bench/bench_util.h"
 
 typedef unsigned __int128 u128;
 typedef __int128 i128;
@@ -54,18 +55,6 @@ static char text[RING][MONEY_STR_MAX];
 static size_t text_len[RING];
 
 static volatile uint64_t sink;
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t xorshift64(void)
-{
-  uint64_t x = rng_state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  rng_state = x;
-  return x;
-}
 
 static u128 pow10_u128(unsigned k)
 {

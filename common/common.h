@@ -386,6 +386,9 @@ void cfg_print(const struct cfg *c, FILE *out);
 /* Small helpers (common_util.c)                                       */
 /* ------------------------------------------------------------------ */
 
+/* 10^0 .. 10^19: every power of ten that fits 64 bits. */
+extern const uint64_t util_pow10[20];
+
 /** util_now_ms() - wall clock, milliseconds since the epoch (UTC). */
 int64_t util_now_ms(void);
 

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/common_int.h"
 
 typedef unsigned __int128 u128;
 typedef __int128 i128;
@@ -46,26 +47,7 @@ typedef __int128 i128;
 /* 10^0 .. 10^38 (10^38 < 2^127 < 10^39). */
 #define E19 ((u128)10000000000000000000ULL)
 static const u128 p10[MONEY_MAX_SCALE + 1] = {
-    1ULL,
-    10ULL,
-    100ULL,
-    1000ULL,
-    10000ULL,
-    100000ULL,
-    1000000ULL,
-    10000000ULL,
-    100000000ULL,
-    1000000000ULL,
-    10000000000ULL,
-    100000000000ULL,
-    1000000000000ULL,
-    10000000000000ULL,
-    100000000000000ULL,
-    1000000000000000ULL,
-    10000000000000000ULL,
-    100000000000000000ULL,
-    1000000000000000000ULL,
-    E19,
+    COMMON__POW10_0_19,
     E19 * 10ULL,
     E19 * 100ULL,
     E19 * 1000ULL,

@@ -15,6 +15,9 @@
 #include <sodium.h>
 
 #include "common/common.h"
+#include "common/common_int.h"
+
+const uint64_t util_pow10[20] = {COMMON__POW10_0_19};
 
 int64_t util_now_ms(void)
 {

@@ -365,26 +365,6 @@ int fix_msg_u64(const struct fix_msg *msg, uint32_t tag, uint64_t *out)
  */
 static int money_fast(const char *s, size_t len, unsigned scale, struct money *out)
 {
-  static const uint64_t p10[20] = {1ULL,
-                                   10ULL,
-                                   100ULL,
-                                   1000ULL,
-                                   10000ULL,
-                                   100000ULL,
-                                   1000000ULL,
-                                   10000000ULL,
-                                   100000000ULL,
-                                   1000000000ULL,
-                                   10000000000ULL,
-                                   100000000000ULL,
-                                   1000000000000ULL,
-                                   10000000000000ULL,
-                                   100000000000000ULL,
-                                   1000000000000000ULL,
-                                   10000000000000000ULL,
-                                   100000000000000000ULL,
-                                   1000000000000000000ULL,
-                                   10000000000000000000ULL};
   size_t i = 0;
   bool neg = false, dot = false;
   unsigned int_digits = 0, frac = 0, zeros = 0;
@@ -415,7 +395,7 @@ static int money_fast(const char *s, size_t len, unsigned scale, struct money *o
       frac += zeros + 1;
       if (frac > scale)
         return -ERR_FIX_FORMAT;
-      uint64_t m = p10[zeros + 1];
+      uint64_t m = util_pow10[zeros + 1];
       if (v > (UINT64_MAX - d) / m)
         return 1;
       v = v * m + d;
@@ -424,7 +404,7 @@ static int money_fast(const char *s, size_t len, unsigned scale, struct money *o
   }
   if (int_digits == 0) /* "", "-", ".5", "-." */
     return -ERR_FIX_FORMAT;
-  unsigned __int128 r = (unsigned __int128)v * p10[scale - frac];
+  unsigned __int128 r = (unsigned __int128)v * util_pow10[scale - frac];
   if (r > (unsigned __int128)MONEY_V_MAX)
     return 1;
   out->v = neg ? -(__int128)r : (__int128)r;

@@ -71,9 +71,6 @@ static void digits_fixed(char *p, uint64_t v, unsigned n)
     p[0] = (char)('0' + v % 10);
 }
 
-static const uint32_t pow10_u32[10] = {1,      10,      100,      1000,      10000,
-                                       100000, 1000000, 10000000, 100000000, 1000000000};
-
 static void fail(struct fix_writer *w, int err)
 {
   if (w->error == 0)
@@ -91,7 +88,7 @@ static char *field_open(struct fix_writer *w, uint32_t tag, size_t vlen)
     return NULL;
   }
   size_t tlen = tag < 10 ? 1 : tag < 100 ? 2 : tag < 1000 ? 3 : 4;
-  while (tlen < 10 && tag >= pow10_u32[tlen])
+  while (tlen < 10 && tag >= util_pow10[tlen])
     tlen++;
   if (w->cap - w->pos < tlen + 2 || w->cap - w->pos - tlen - 2 < vlen) {
     fail(w, -ERR_TOO_LONG);
@@ -227,27 +224,6 @@ void fix_writer_char(struct fix_writer *w, uint32_t tag, char c)
   field_close(w, p, 1);
 }
 
-static const uint64_t pow10_u64[20] = {1ULL,
-                                       10ULL,
-                                       100ULL,
-                                       1000ULL,
-                                       10000ULL,
-                                       100000ULL,
-                                       1000000ULL,
-                                       10000000ULL,
-                                       100000000ULL,
-                                       1000000000ULL,
-                                       10000000000ULL,
-                                       100000000000ULL,
-                                       1000000000000ULL,
-                                       10000000000000ULL,
-                                       100000000000000ULL,
-                                       1000000000000000ULL,
-                                       10000000000000000ULL,
-                                       100000000000000000ULL,
-                                       1000000000000000000ULL,
-                                       10000000000000000000ULL};
-
 /* Text of @m without trailing fraction zeros into @out (MONEY_STR_MAX),
    for values beyond the in-place fast path; returns the length or a
    negative error. */
@@ -283,7 +259,7 @@ void fix_writer_money(struct fix_writer *w, uint32_t tag, struct money m)
   unsigned __int128 mag = m.v < 0 ? -(unsigned __int128)m.v : (unsigned __int128)m.v;
   if (m.scale <= 19 && mag <= UINT64_MAX && m.v != -MONEY_V_MAX - 1) {
     /* Fast path, written in place: sizes first, then the digits. */
-    uint64_t x = (uint64_t)mag, p10 = pow10_u64[m.scale];
+    uint64_t x = (uint64_t)mag, p10 = util_pow10[m.scale];
     uint64_t ip = x / p10, fr = x - ip * p10; /* one hardware divide, not two */
     unsigned fd = m.scale;
     if (fr == 0)
