@@ -59,7 +59,15 @@
   X(API_UNAVAILABLE, 3004, 503, "service unavailable")                                             \
   X(FIX_GARBLED, 4001, 400, "garbled FIX message")                                                 \
   X(FIX_MISSING, 4002, 400, "FIX field missing")                                                   \
-  X(FIX_FORMAT, 4003, 400, "FIX field value has the wrong format")
+  X(FIX_FORMAT, 4003, 400, "FIX field value has the wrong format")                                \
+  X(FIX_NOT_LOGGED_ON, 4004, 503, "FIX session not logged on")                                     \
+  X(FIX_RATE, 4005, 503, "FIX outbound rate limit reached")                                        \
+  X(FIX_SESSION_BUSY, 4006, 409, "FIX session active in another process")                          \
+  X(FIX_TZ, 4007, 500, "unknown time zone")                                                        \
+  X(FIX_NET, 4008, 503, "FIX network error")                                                       \
+  X(FIX_ORDER_CONFLICT, 4009, 409, "order id already used with different terms")                   \
+  X(FIX_ORDER_UNKNOWN, 4010, 404, "no such broker order")                                          \
+  X(FIX_ORDER_FINAL, 4011, 409, "broker order already in a final state")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "db/db.h"
 
 #define FIX_SOH          '\x01'
 #define FIX_BEGIN_STRING "FIX.4.4"
@@ -244,6 +245,12 @@ void fix_writer_money(struct fix_writer *w, uint32_t tag, struct money m);
 void fix_writer_time(struct fix_writer *w, uint32_t tag, int64_t unix_ms);
 
 /**
+ * fix_writer_raw() - append already encoded fields ("tag=value SOH" ...),
+ * e.g. a stored body; @len bytes, which must end with SOH (or be empty).
+ */
+void fix_writer_raw(struct fix_writer *w, const char *fields, size_t len);
+
+/**
  * fix_writer_finish() - write the header and the CheckSum.
  * @msg, @len: receive the whole message (inside the caller's buffer).
  * Returns 0 or the first error.
@@ -306,5 +313,400 @@ struct fix_valid_info {
  * and a text).  @rej and @info may be NULL.
  */
 int fix_validate(const struct fix_msg *msg, struct fix_reject *rej, struct fix_valid_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Session layer (fix_session.c)                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One FIX session (a pair of CompIDs) as a state machine without I/O:
+ * the driver (fix_net.c) feeds it parsed messages and the time, and takes
+ * from it the frames to send.  Every behaviour of FIX.md's session table
+ * lives here.  Frames that consume a sequence number are handed to the
+ * store (fix_store_pg.c) in one batch, with the sequence numbers, before
+ * any of them is written to the socket.
+ */
+enum fix_role { FIX_INITIATOR = 0, FIX_ACCEPTOR = 1 };
+
+enum fix_state {
+  FIX_ST_DISCONNECTED = 0, /* no connection */
+  FIX_ST_LOGON_SENT,       /* initiator: Logon sent, waiting for the answer */
+  FIX_ST_AWAIT_LOGON,      /* acceptor: connected, waiting for the Logon */
+  FIX_ST_ACTIVE,           /* logged on */
+  FIX_ST_LOGOUT_SENT,      /* our Logout is out, waiting for the answer */
+  FIX_ST_CLOSING,          /* flush what is queued, then disconnect */
+};
+
+#define FIX_COMPID_MAX 64
+
+struct fix_session_cfg {
+  enum fix_role role;
+  char sender[FIX_COMPID_MAX]; /* our CompID (49 on what we send) */
+  char target[FIX_COMPID_MAX]; /* theirs (56 on what we send) */
+  uint32_t heartbeat_s;        /* 108 the initiator proposes; the acceptor uses the peer's */
+  uint32_t max_skew_s;         /* SendingTime accuracy, default 120 */
+  uint32_t logon_timeout_s;    /* wait for the Logon (answer), default 10 */
+  uint32_t logout_timeout_s;   /* wait for the Logout answer, default 5 */
+  uint32_t rate_per_s;         /* outbound application messages per second, 0 = unlimited */
+  uint32_t rate_burst;         /* bucket size, default rate_per_s (at least 1) */
+  bool reset_on_logon;         /* initiator: send 141=Y on every Logon */
+  /* Daily schedule: the session day starts at reset_minute (minutes after
+     local midnight, 0..1439) in time zone tz ("America/New_York", "UTC");
+     sequence numbers reset to 1 at that instant. */
+  uint32_t reset_minute;
+  char tz[64];
+};
+
+/** fix_session_cfg_init() - defaults: heartbeat 30, skew 120, logon 10, logout 5, UTC 00:00. */
+void fix_session_cfg_init(struct fix_session_cfg *cfg, enum fix_role role, const char *sender,
+                          const char *target);
+
+/*
+ * A frame waiting to be written.  seq_consumed: it took a sequence number
+ * (everything but resends and their GapFills); stored: an application
+ * message kept for resends (admin messages are replaced by GapFills).
+ * app_ref: the application's own reference, passed to its persist hook
+ * (the connector's order id), 0 for none.
+ */
+struct fix_out {
+  uint64_t seq;
+  char msg_type[4];
+  bool seq_consumed;
+  bool stored;
+  uint64_t app_ref;
+  int64_t sending_ms;    /* 52 */
+  uint32_t frame_off;    /* the whole frame: outbuf[frame_off .. +frame_len) */
+  uint32_t frame_len;
+  uint32_t body_off;     /* fields after the standard header, before 10= */
+  uint32_t body_len;
+};
+
+/* A stored application message, as the store hands it back for a resend. */
+struct fix_stored {
+  uint64_t seq;
+  const char *msg_type;
+  int64_t sending_ms; /* original SendingTime, becomes 122 */
+  const char *body;   /* fields after the standard header, before 10= */
+  size_t body_len;
+};
+
+/* Called for each stored message in [from, to], in order; nonzero stops. */
+typedef int (*fix_stored_fn)(void *cls, const struct fix_stored *m);
+
+/* Reading back stored messages (the PostgreSQL store, or a test's fake). */
+struct fix_store_reader {
+  void *ctx;
+  int (*load)(void *ctx, uint64_t from, uint64_t to, fix_stored_fn fn, void *cls);
+};
+
+struct fix_session;
+
+/*
+ * What the application plugs into a session.  Callbacks run on the
+ * driver's thread with no lock held; they may call fix_session_send().
+ */
+struct fix_app {
+  void *ctx;
+  /* An application message, in sequence, validated (@info lists tags we
+     do not know: the message still arrives).  Return 0 when handled, 1
+     when the application does not handle this type (the session answers
+     BusinessMessageReject 380=3), a negative error when it failed (logged,
+     the message stays consumed: the application must be idempotent). */
+  int (*on_message)(void *ctx, struct fix_session *s, const struct fix_msg *m,
+                    const struct fix_valid_info *info);
+  /* Logged on (both Logons exchanged). */
+  void (*on_logon)(void *ctx, struct fix_session *s);
+  /* The connection ended; @why for the log. */
+  void (*on_disconnect)(void *ctx, struct fix_session *s, const char *why);
+  /* Once per loop turn while logged on: send what is due.  Returns the
+     milliseconds until it wants to be called again (-1: only on events). */
+  int64_t (*on_work)(void *ctx, struct fix_session *s, int64_t now_ms);
+  /* Inside the transaction that stores a batch of outgoing frames, before
+     any is sent: record the application's side of them (e.g. which order
+     went out under which sequence number).  Return a db_qs; DB_QS_SOFT
+     makes the whole batch retry. */
+  enum db_qs (*on_persist)(void *ctx, struct db_conn *c, const struct fix_out *batch, size_t n,
+                           const char *outbuf);
+};
+
+/**
+ * fix_session_create() - a session in state DISCONNECTED.
+ * @cfg: copied.  @app: copied (may be NULL for none).  @reader: copied
+ * (ctx borrowed; NULL: nothing stored, every resend is a GapFill).
+ * Returns 0 or -ERR_NOMEM.  Free with fix_session_free().
+ */
+int fix_session_create(const struct fix_session_cfg *cfg, const struct fix_app *app,
+                       const struct fix_store_reader *reader, struct fix_session **out);
+
+/** fix_session_free() - NULL does nothing. */
+void fix_session_free(struct fix_session *s);
+
+/** fix_session_cfg_get() - the configuration (CompIDs, role, ...). */
+const struct fix_session_cfg *fix_session_cfg_get(const struct fix_session *s);
+
+/** fix_session_id() - "SENDER->TARGET", the store's key. */
+const char *fix_session_id(const struct fix_session *s);
+
+enum fix_state fix_session_state(const struct fix_session *s);
+
+/** fix_session_set_seqs() - numbers loaded from the store (before connecting). */
+void fix_session_set_seqs(struct fix_session *s, uint64_t next_out, uint64_t next_in);
+
+/** Next sequence number we will send / we expect. */
+uint64_t fix_session_next_out(const struct fix_session *s);
+uint64_t fix_session_next_in(const struct fix_session *s);
+
+/**
+ * fix_session_connected() - a connection is up: the initiator queues its
+ * Logon (141=Y when configured, which resets both numbers to 1), the
+ * acceptor waits for one.
+ */
+void fix_session_connected(struct fix_session *s, int64_t now_ms);
+
+/**
+ * fix_session_on_msg() - one framed message from the peer.  For an
+ * acceptor's first message the driver has already matched the CompIDs to
+ * this session.  May queue frames, call the application, or ask to
+ * disconnect (fix_session_state() becomes CLOSING or DISCONNECTED).
+ */
+void fix_session_on_msg(struct fix_session *s, const struct fix_msg *m, int64_t now_ms);
+
+/**
+ * fix_session_on_garbled() - the stream discarded bytes.  A bad
+ * BeginString before the Logon closes the connection without a reply;
+ * anything else is ignored (no sequence number consumed).
+ */
+void fix_session_on_garbled(struct fix_session *s, enum fix_garble why, int64_t now_ms);
+
+/**
+ * fix_session_tick() - timers: Heartbeat after HeartBtInt of outbound
+ * silence, TestRequest after 1.2 x HeartBtInt of inbound silence,
+ * disconnect after 2.4 x, logon and logout timeouts.
+ * Returns the milliseconds until the next timer (at most 1000).
+ */
+int64_t fix_session_tick(struct fix_session *s, int64_t now_ms);
+
+/**
+ * fix_session_send() - queue an application message: the session writes
+ * 35, the header (34 49 52 56) and the trailer around @body (encoded
+ * fields "tag=value SOH"..., as fix_writer_raw() takes them).
+ * @app_ref: handed back to the persist hook with this frame.
+ * Returns 0, -ERR_FIX_NOT_LOGGED_ON (not ACTIVE), -ERR_FIX_RATE (the
+ * outbound rate limit is reached: try again after
+ * fix_session_rate_wait_ms()), -ERR_TOO_LONG.
+ */
+int fix_session_send(struct fix_session *s, const char *msg_type, const char *body,
+                     size_t body_len, uint64_t app_ref, int64_t now_ms);
+
+/** fix_session_rate_wait_ms() - 0 when a message may be sent now, else the wait. */
+int64_t fix_session_rate_wait_ms(const struct fix_session *s, int64_t now_ms);
+
+/**
+ * fix_session_logout() - send Logout (@text may be NULL) and wait for the
+ * answer (then disconnect), at most logout_timeout_s.
+ */
+void fix_session_logout(struct fix_session *s, const char *text, int64_t now_ms);
+
+/**
+ * fix_session_outbox() - frames queued since the last fix_session_sent():
+ * *n entries, whose bytes are in *buf.  The driver stores them (with
+ * fix_session_next_out/in) and only then writes them.
+ */
+const struct fix_out *fix_session_outbox(const struct fix_session *s, size_t *n,
+                                         const char **buf);
+
+/** fix_session_seqs_dirty() - numbers changed since the last fix_session_stored(). */
+bool fix_session_seqs_dirty(const struct fix_session *s);
+
+/** fix_session_stored() - the outbox and the numbers are durable. */
+void fix_session_stored(struct fix_session *s);
+
+/** fix_session_sent() - the outbox was written to the socket: empty it. */
+void fix_session_sent(struct fix_session *s, int64_t now_ms);
+
+/**
+ * fix_session_disconnected() - the connection is gone (either side):
+ * back to DISCONNECTED, the outbox dropped (what was stored is resent on
+ * request), queued out-of-order messages dropped, the app told.
+ */
+void fix_session_disconnected(struct fix_session *s, const char *why);
+
+/** fix_session_reset() - both numbers back to 1 (daily reset, 141=Y). */
+void fix_session_reset(struct fix_session *s);
+
+/* Counters for tests and the log. */
+struct fix_session_stats {
+  uint64_t msgs_in, msgs_out, app_in, app_out;
+  uint64_t rejects_sent, resend_requests_sent, resends_answered, gap_fills_sent;
+  uint64_t garbled, ignored_possdup, queued_out_of_order;
+};
+const struct fix_session_stats *fix_session_stats_get(const struct fix_session *s);
+
+/* ------------------------------------------------------------------ */
+/* Message store in PostgreSQL (fix_store_pg.c)                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The durable side of a session: its row in fix_sessions (next numbers,
+ * the schedule day they belong to) and the application messages it sent
+ * (fix_messages), for resends after a restart.  One batch = one
+ * transaction = one round trip for any number of frames.  The store's
+ * connection also holds the session's advisory lock: one active
+ * connection per session across processes.
+ */
+struct fix_store;
+
+/**
+ * fix_store_open() - open (creating if needed) the row of @session_id.
+ * @c: borrowed, dedicated to this store while it is open (holds the lock).
+ * Returns 0, -ERR_DB_* or -ERR_NOMEM.
+ */
+int fix_store_open(struct db_conn *c, const char *session_id, struct fix_store **out);
+
+/** fix_store_close() - release the lock if held and free; NULL does nothing. */
+void fix_store_close(struct fix_store *st);
+
+/**
+ * fix_store_lock() - take the session's advisory lock (session level, on
+ * the store's connection).  Returns 0, -ERR_FIX_SESSION_BUSY (another
+ * process holds it) or -ERR_DB_*.
+ */
+int fix_store_lock(struct fix_store *st);
+
+/** fix_store_unlock() - release it (also released when the connection ends). */
+void fix_store_unlock(struct fix_store *st);
+
+/**
+ * fix_store_state() - the stored numbers and session day (a calendar day
+ * number, INT32_MIN when never set).  Returns 0 or -ERR_DB_*.
+ */
+int fix_store_state(struct fix_store *st, uint64_t *next_out, uint64_t *next_in, int32_t *day);
+
+/**
+ * fix_store_reset() - new session day: numbers to 1, stored messages
+ * deleted, day recorded, in one transaction.  Returns 0 or -ERR_DB_*.
+ */
+int fix_store_reset(struct fix_store *st, int32_t day);
+
+/**
+ * fix_store_persist() - in one transaction: insert the @n frames of
+ * @batch that are stored, set the numbers, and run @app's on_persist
+ * hook (may be NULL).  Returns 0 or -ERR_DB_* (nothing persisted: the
+ * frames must not be sent).
+ */
+int fix_store_persist(struct fix_store *st, const struct fix_out *batch, size_t n,
+                      const char *outbuf, uint64_t next_out, uint64_t next_in,
+                      const struct fix_app *app);
+
+/** fix_store_reader() - a reader for fix_session_create() (borrows @st). */
+struct fix_store_reader fix_store_reader(struct fix_store *st);
+
+/* Counters: batches and frames written, for the log and benchmarks. */
+struct fix_store_stats {
+  uint64_t batches, frames, loads;
+};
+const struct fix_store_stats *fix_store_stats_get(const struct fix_store *st);
+
+/* ------------------------------------------------------------------ */
+/* Time zones and the session schedule (fix_schedule.c)                */
+/* ------------------------------------------------------------------ */
+
+/**
+ * fix_schedule_day() - the session day (calendar day number) that
+ * @unix_ms falls in, for a daily reset at @reset_minute local time in @tz,
+ * and the instant of the next reset.  Returns 0 or -ERR_FIX_TZ (unknown
+ * time zone).
+ */
+int fix_schedule_day(const char *tz, uint32_t reset_minute, int64_t unix_ms, int32_t *day,
+                     int64_t *next_reset_ms);
+
+/* ------------------------------------------------------------------ */
+/* Transport: TCP driver for both roles (fix_net.c)                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The event loop of one process: poll() over the sockets, the store's
+ * database connection (LISTEN/NOTIFY wakes the application) and the
+ * timers.  Single-threaded: sessions, callbacks and the store run on the
+ * caller's thread.  Per turn: read and handle what arrived, tick the
+ * timers, let each logged-on application work, then for each session
+ * store its outbox in one batch and write it.  A frame reaches the socket
+ * only after its batch committed; a failed store closes the connection
+ * without sending.
+ */
+struct fix_net;
+
+/* One session served by the loop. */
+struct fix_endpoint {
+  struct fix_session_cfg cfg;
+  struct fix_app app;
+  const char *host; /* initiator: where to connect */
+  uint16_t port;
+  uint32_t reconnect_min_ms; /* backoff: doubles from min to max, with jitter; default 500 */
+  uint32_t reconnect_max_ms; /* default 30000 */
+};
+
+/**
+ * fix_net_create() - an event loop whose stores use the database at
+ * @conninfo (one connection per session, opened here).
+ * Returns 0, -ERR_DB_CONNECT or -ERR_NOMEM.
+ */
+int fix_net_create(const char *conninfo, struct fix_net **out);
+
+/** fix_net_free() - close every connection and free; NULL does nothing. */
+void fix_net_free(struct fix_net *n);
+
+/**
+ * fix_net_add() - serve one session: an initiator connects (and
+ * reconnects with backoff) to host:port; an acceptor session waits on the
+ * listening socket.  Loads the store (applying the daily reset if the
+ * session day changed, logged with the schedule).  *out (may be NULL)
+ * receives the session, owned by the loop.
+ * Returns 0, -ERR_FIX_TZ, -ERR_DB_* or -ERR_NOMEM.
+ */
+int fix_net_add(struct fix_net *n, const struct fix_endpoint *ep, struct fix_session **out);
+
+/**
+ * fix_net_listen() - accept connections on @host:@port (port 0: any;
+ * *bound receives the port).  A connection's first message must be a
+ * Logon whose CompIDs name an acceptor session of this loop; a second
+ * connection for a session already connected, or one whose advisory lock
+ * another process holds, is closed without a reply.
+ * Returns 0 or -ERR_FIX_NET.
+ */
+int fix_net_listen(struct fix_net *n, const char *host, uint16_t port, uint16_t *bound);
+
+/**
+ * fix_net_listen_channel() - LISTEN on @channel on the stores' database so
+ * that a NOTIFY ends the poll early (the application then works).
+ */
+int fix_net_listen_channel(struct fix_net *n, const char *channel);
+
+/** fix_net_db() - the loop's own database connection (for the applications' queries). */
+struct db_conn *fix_net_db(struct fix_net *n);
+
+/**
+ * fix_net_run() - run until *@stop becomes true (a signal handler sets
+ * it) or @max_ms elapsed (0: no limit); on stop, every logged-on session
+ * logs out (bounded wait).  Returns 0 or a fatal error.
+ */
+int fix_net_run(struct fix_net *n, volatile int *stop, int64_t max_ms);
+
+/** fix_net_drop() - close a session's connection now (fault tests, simulated broker). */
+void fix_net_drop(struct fix_net *n, struct fix_session *s);
+
+/* ------------------------------------------------------------------ */
+/* Broker connector (fix_broker.c)                                     */
+/* ------------------------------------------------------------------ */
+
+/* BROKER-API-BEGIN (written with fix_broker.c) */
+/* BROKER-API-END */
+
+/* ------------------------------------------------------------------ */
+/* Simulated broker (fix_simbroker.c)                                  */
+/* ------------------------------------------------------------------ */
+
+/* SIMBROKER-API-BEGIN (written with fix_simbroker.c) */
+/* SIMBROKER-API-END */
 
 #endif

@@ -346,6 +346,22 @@ void fix_writer_time(struct fix_writer *w, uint32_t tag, int64_t unix_ms)
   field_close(w, p, 21);
 }
 
+void fix_writer_raw(struct fix_writer *w, const char *fields, size_t len)
+{
+  if (w->error != 0 || len == 0)
+    return;
+  if (fields[len - 1] != FIX_SOH) {
+    fail(w, -ERR_FIX_FORMAT);
+    return;
+  }
+  if (w->cap - w->pos < len + TRAILER_LEN) {
+    fail(w, -ERR_TOO_LONG);
+    return;
+  }
+  memcpy(w->buf + w->pos, fields, len);
+  w->pos += len;
+}
+
 int fix_writer_finish(struct fix_writer *w, const char **msg, size_t *len)
 {
   if (w->error == 0 && w->cap - w->pos < TRAILER_LEN)

@@ -1,0 +1,2 @@
+/* fix_broker.c: being written. */
+#include "fix/fix.h"

@@ -1,0 +1,2 @@
+/* fix_net.c: being written. */
+#include "fix/fix.h"

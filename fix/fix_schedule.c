@@ -1,0 +1,2 @@
+/* fix_schedule.c: being written. */
+#include "fix/fix.h"

@@ -1,0 +1,2 @@
+/* fix_session.c: being written. */
+#include "fix/fix.h"

@@ -1,0 +1,2 @@
+/* fix_simbroker.c: being written. */
+#include "fix/fix.h"

@@ -1,0 +1,2 @@
+/* fix_store_pg.c: being written. */
+#include "fix/fix.h"
