@@ -148,8 +148,8 @@ int fix_msg_u64(const struct fix_msg *msg, uint32_t tag, uint64_t *out);
 int fix_msg_money(const struct fix_msg *msg, uint32_t tag, unsigned scale, struct money *out);
 
 /**
- * fix_msg_time() - a UTCTimestamp "YYYYMMDD-HH:MM:SS[.sss]" as
- * milliseconds since the epoch.  Returns 0, -ERR_FIX_MISSING or
+ * fix_msg_time() - a UTCTimestamp "YYYYMMDD-HH:MM:SS[.sss]" (or 6 or 9
+ * fraction digits, cut to milliseconds) as milliseconds since the epoch.  Returns 0, -ERR_FIX_MISSING or
  * -ERR_FIX_FORMAT.
  */
 int fix_msg_time(const struct fix_msg *msg, uint32_t tag, int64_t *unix_ms);
@@ -531,8 +531,15 @@ void fix_session_sent(struct fix_session *s, int64_t now_ms);
  */
 void fix_session_disconnected(struct fix_session *s, const char *why);
 
-/** fix_session_reset() - both numbers back to 1 (daily reset, 141=Y). */
+/** fix_session_reset() - both numbers back to 1 (daily reset). */
 void fix_session_reset(struct fix_session *s);
+
+/**
+ * fix_session_take_reset() - whether the numbers were reset to 1 (by a
+ * 141=Y Logon, ours or the peer's) since the last call: the driver then
+ * clears the store's messages (fix_store_reset) before the next batch.
+ */
+bool fix_session_take_reset(struct fix_session *s);
 
 /* Counters for tests and the log. */
 struct fix_session_stats {
@@ -700,6 +707,183 @@ void fix_net_drop(struct fix_net *n, struct fix_session *s);
 /* ------------------------------------------------------------------ */
 
 /* BROKER-API-BEGIN (written with fix_broker.c) */
+
+/*
+ * The broker connector: the rest of the service places, cancels and
+ * queries orders through these functions on its own database connection
+ * (an order row and a NOTIFY broker_orders, nothing on the wire); the
+ * connector process (`backstock connector`) runs struct fix_broker as the
+ * application of an initiator session and sends them.  Fills come back
+ * as rows of broker_executions, read in order with fix_broker_executions().
+ * Tables, states and the recovery argument: docs/broker.md.
+ */
+
+/* Scale of quantities and of limit prices; of prices the broker reports. */
+#define FIX_BROKER_QTY_SCALE 6
+#define FIX_BROKER_PX_SCALE  8
+#define FIX_BROKER_SYMBOL_MAX 17 /* 16 characters and the NUL */
+#define FIX_BROKER_ISIN_MAX   13 /* 12 characters and the NUL */
+#define FIX_BROKER_NOTE_MAX   129
+#define FIX_BROKER_ID_MAX     64 /* ClOrdID, OrderID, ExecID kept (63 and the NUL) */
+/* The channel a placed or canceled order is announced on. */
+#define FIX_BROKER_CHANNEL "broker_orders"
+
+enum fix_broker_side { FIX_BROKER_BUY = 1, FIX_BROKER_SELL = 2 };
+enum fix_broker_ord_type { FIX_BROKER_MARKET = 1, FIX_BROKER_LIMIT = 2 };
+enum fix_broker_tif { FIX_BROKER_DAY = 0, FIX_BROKER_IOC = 3 };
+
+/* The order's own state; the last four are final. */
+enum fix_broker_state {
+  FIX_BROKER_PENDING_NEW = 0,   /* placed, not yet sent */
+  FIX_BROKER_SENT,              /* NewOrderSingle stored and sent, no answer yet */
+  FIX_BROKER_NEW,               /* acknowledged by the broker */
+  FIX_BROKER_PARTIALLY_FILLED,
+  FIX_BROKER_FILLED,
+  FIX_BROKER_CANCELED,
+  FIX_BROKER_REJECTED,
+  FIX_BROKER_EXPIRED,
+};
+
+/* Our cancel request, apart from the order's state. */
+enum fix_broker_cancel {
+  FIX_BROKER_CANCEL_NONE = 0,
+  FIX_BROKER_CANCEL_PENDING,  /* requested, OrderCancelRequest not yet sent */
+  FIX_BROKER_CANCEL_SENT,     /* OrderCancelRequest sent */
+  FIX_BROKER_CANCEL_REJECTED, /* the broker answered OrderCancelReject */
+  FIX_BROKER_CANCEL_DONE,     /* the order was canceled */
+};
+
+/* An order request: what fix_broker_place() records.  Borrowed strings. */
+struct fix_broker_order_req {
+  uint64_t id;         /* our order id, 1 .. 2^63-1; ClOrdID "BS<id>" */
+  const char *symbol;  /* 1-16 of A-Z 0-9 . / -, starting with a letter or digit */
+  const char *isin;    /* NULL for none; 12 characters with a valid check digit */
+  enum fix_broker_side side;
+  struct money qty;    /* > 0, exact at FIX_BROKER_QTY_SCALE */
+  enum fix_broker_ord_type type;
+  struct money price;  /* limit only: > 0, exact at FIX_BROKER_QTY_SCALE */
+  enum fix_broker_tif tif;
+  const char *note;    /* NULL for none; 1-128 printable ASCII, sent as tag 58 */
+};
+
+/* An order as stored (fix_broker_get()). */
+struct fix_broker_order {
+  uint64_t id;
+  char cl_ord_id[FIX_BROKER_ID_MAX];
+  char symbol[FIX_BROKER_SYMBOL_MAX];
+  char isin[FIX_BROKER_ISIN_MAX]; /* "" for none */
+  enum fix_broker_side side;
+  enum fix_broker_ord_type type;
+  enum fix_broker_tif tif;
+  struct money qty;        /* FIX_BROKER_QTY_SCALE */
+  struct money price;      /* limit price; 0 for a market order */
+  enum fix_broker_state state;
+  enum fix_broker_cancel cancel;
+  struct money cum_qty;    /* FIX_BROKER_QTY_SCALE */
+  struct money leaves_qty; /* FIX_BROKER_QTY_SCALE */
+  struct money avg_px;     /* FIX_BROKER_PX_SCALE */
+  char broker_order_id[FIX_BROKER_ID_MAX]; /* 37, "" until acknowledged */
+  uint64_t sent_seq;       /* MsgSeqNum of the NewOrderSingle, 0 before */
+  char last_text[FIX_BROKER_NOTE_MAX];     /* the broker's last 58 (reject reason) */
+  int64_t updated_ms;      /* last change, ms since the epoch */
+};
+
+/* One row of broker_executions (borrowed by the callback). */
+struct fix_broker_exec {
+  int64_t cursor;          /* increasing; pass the last one back to read on */
+  uint64_t order_id;
+  char exec_id[FIX_BROKER_ID_MAX];
+  char exec_ref_id[FIX_BROKER_ID_MAX]; /* H and G: the ExecID they amend; "" else */
+  char exec_type;          /* 'F' trade, 'H' trade cancel, 'G' trade correct */
+  char ord_status;         /* 39 */
+  struct money last_qty;   /* H: the quantity reversed; G: the corrected quantity */
+  struct money last_px;    /* FIX_BROKER_PX_SCALE */
+  struct money cum_qty, leaves_qty, avg_px;
+  int32_t trade_day;       /* calendar day number, INT32_MIN when absent */
+  int32_t settl_day;
+  uint64_t msg_seq_num;
+  uint32_t unknown_tags[16]; /* tags the engine did not know, as received */
+  unsigned n_unknown;
+  const char *raw;         /* the FIX message as received */
+  size_t raw_len;
+};
+
+/* Called for each execution in cursor order; nonzero stops the read. */
+typedef int (*fix_broker_exec_fn)(void *cls, const struct fix_broker_exec *e);
+
+/** fix_broker_state_name() - "pending_new", "filled", ... (static). */
+const char *fix_broker_state_name(enum fix_broker_state st);
+
+/** fix_broker_cancel_name() - "none", "pending_cancel", ... (static). */
+const char *fix_broker_cancel_name(enum fix_broker_cancel cs);
+
+/** fix_broker_state_final() - filled, canceled, rejected or expired. */
+bool fix_broker_state_final(enum fix_broker_state st);
+
+/**
+ * fix_broker_place() - record an order for the connector to send: the
+ * row (state pending_new, ClOrdID "BS<id>") and NOTIFY broker_orders in
+ * one transaction.  Idempotent: the same id with the same terms returns 0
+ * and changes nothing.
+ * @c: the caller's connection (not inside a transaction).
+ * Returns 0, -ERR_INVALID_ARGUMENT (a field out of its range),
+ * -ERR_FIX_ORDER_CONFLICT (the id is taken with other terms) or
+ * -ERR_DB_*.
+ */
+int fix_broker_place(struct db_conn *c, const struct fix_broker_order_req *req);
+
+/**
+ * fix_broker_cancel() - ask for an order to be canceled: the connector
+ * sends OrderCancelRequest (or, for an order not yet sent, cancels it
+ * without sending anything).  Asking again while a cancel is pending
+ * returns 0 and changes nothing; after an OrderCancelReject it asks anew.
+ * Returns 0, -ERR_FIX_ORDER_UNKNOWN, -ERR_FIX_ORDER_FINAL or -ERR_DB_*.
+ */
+int fix_broker_cancel(struct db_conn *c, uint64_t id);
+
+/**
+ * fix_broker_get() - the order @id as stored now.
+ * Returns 0, -ERR_FIX_ORDER_UNKNOWN or -ERR_DB_*.
+ */
+int fix_broker_get(struct db_conn *c, uint64_t id, struct fix_broker_order *out);
+
+/**
+ * fix_broker_executions() - executions with cursor > @after, in order, at
+ * most @max, of order @order_id (0: of every order), each handed to @fn.
+ * Returns the number handed over (>= 0) or -ERR_DB_* / -ERR_NOMEM.
+ */
+int fix_broker_executions(struct db_conn *c, int64_t after, uint64_t order_id, size_t max,
+                          fix_broker_exec_fn fn, void *cls);
+
+/* The connector application (one per initiator session). */
+struct fix_broker;
+
+/* Counters for tests and the log. */
+struct fix_broker_stats {
+  uint64_t orders_sent, cancels_sent, status_requests, reports, duplicates, fills;
+  uint64_t dk_sent, cancel_rejects, errors;
+};
+
+/**
+ * fix_broker_create() - the connector application.
+ * @c: borrowed; its queries (the loop's fix_net_db() in the connector).
+ * @account: tag 1 on orders (copied, 1-63 characters).
+ * Returns 0, -ERR_INVALID_ARGUMENT or -ERR_NOMEM.  Free with fix_broker_free().
+ */
+int fix_broker_create(struct db_conn *c, const char *account, struct fix_broker **out);
+
+/** fix_broker_free() - NULL does nothing. */
+void fix_broker_free(struct fix_broker *b);
+
+/**
+ * fix_broker_app() - the callbacks to plug into the session (on_message,
+ * on_logon, on_disconnect, on_work, on_persist), with @b as their ctx.
+ */
+struct fix_app fix_broker_app(struct fix_broker *b);
+
+/** fix_broker_stats_get() - the counters. */
+const struct fix_broker_stats *fix_broker_stats_get(const struct fix_broker *b);
+
 /* BROKER-API-END */
 
 /* ------------------------------------------------------------------ */

@@ -478,7 +478,7 @@ int fix_msg_time(const struct fix_msg *msg, uint32_t tag, int64_t *unix_ms)
   int rc = fix_msg_str(msg, tag, &s, &len);
   if (rc != 0)
     return rc;
-  if (len != 17 && len != 21)
+  if (len != 17 && len != 21 && len != 24 && len != 27)
     return -ERR_FIX_FORMAT;
   if (parse_digits(s, 4, 4, &year) != 0 || s[8] != '-' || s[11] != ':' || s[14] != ':')
     return -ERR_FIX_FORMAT;
@@ -486,8 +486,12 @@ int fix_msg_time(const struct fix_msg *msg, uint32_t tag, int64_t *unix_ms)
   /* Second 60 is a leap second, as FIX allows; it reads as the next minute. */
   if (mon < 0 || mday < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
     return -ERR_FIX_FORMAT;
-  if (len == 21 && (s[17] != '.' || parse_digits(s + 18, 3, 3, &ms) != 0))
+  /* Microseconds and nanoseconds (as fix_validate accepts) are cut to milliseconds. */
+  if (len > 17 && (s[17] != '.' || parse_digits(s + 18, 3, 3, &ms) != 0))
     return -ERR_FIX_FORMAT;
+  for (size_t i = 21; i < len; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return -ERR_FIX_FORMAT;
   if (cal_day((int)year, (unsigned)mon, (unsigned)mday, &day) != 0)
     return -ERR_FIX_FORMAT;
   *unix_ms = (((int64_t)day * 24 + hh) * 60 + mm) * 60000 + (int64_t)ss * 1000 + (int64_t)ms;
