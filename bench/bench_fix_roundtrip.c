@@ -239,8 +239,7 @@ static void phase(const char *conninfo, uint16_t port, struct client *c, const c
   rc = fix_net_run(n, &c->stop, 300000);
   fix_net_free(n);
   if (rc != 0 || c->done != c->total) {
-    fprintf(stderr, "bench_fix_roundtrip: %s: %u of %u orders answered\n", name, c->done,
-            c->total);
+    fprintf(stderr, "bench_fix_roundtrip: %s: %u of %u orders answered\n", name, c->done, c->total);
     exit(1);
   }
 }
@@ -251,8 +250,7 @@ static void phase(const char *conninfo, uint16_t port, struct client *c, const c
 
 static int64_t ref_commit_p50(struct db_conn *c)
 {
-  static const struct db_stmt ins = {"bench_ins",
-                                     "INSERT INTO bench_commit (v) VALUES ($1)", 1};
+  static const struct db_stmt ins = {"bench_ins", "INSERT INTO bench_commit (v) VALUES ($1)", 1};
   int64_t *v = calloc(REF_N, sizeof *v);
   if (db_exec_sql(c, "CREATE TABLE IF NOT EXISTS bench_commit (v text)") < 0)
     die("create", -ERR_DB_HARD);

@@ -36,11 +36,11 @@
 
 #include "fix/fix.h"
 
-#define READ_CHUNK_MAX  (256 * 1024) /* bytes read per connection per turn */
-#define PENDING_MAX     64           /* accepted connections waiting for a Logon */
-#define WRITE_WAIT_MS   2000         /* a closing connection's last bytes */
-#define STOP_WAIT_MS    3000         /* logouts at shutdown */
-#define POLL_MAX        (2 + PENDING_MAX + 64)
+#define READ_CHUNK_MAX (256 * 1024) /* bytes read per connection per turn */
+#define PENDING_MAX    64           /* accepted connections waiting for a Logon */
+#define WRITE_WAIT_MS  2000         /* a closing connection's last bytes */
+#define STOP_WAIT_MS   3000         /* logouts at shutdown */
+#define POLL_MAX       (2 + PENDING_MAX + 64)
 
 struct conn {
   int fd;
@@ -82,7 +82,10 @@ struct fix_net {
   struct fix_msg *msg; /* scratch (large) */
 };
 
-static int64_t now_ms(void) { return util_now_ms(); }
+static int64_t now_ms(void)
+{
+  return util_now_ms();
+}
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */
@@ -249,11 +252,11 @@ static int ep_flush(struct ep *e, int64_t now)
     return 0;
   if (fix_session_take_reset(e->s) && (rc = fix_store_reset(e->st, e->day)) != 0)
     return rc;
-  rc = fix_store_persist(e->st, outs, n, buf, fix_session_next_out(e->s),
-                         fix_session_next_in(e->s), &e->cfg.app);
+  rc = fix_store_persist(e->st, outs, n, buf, fix_session_next_out(e->s), fix_session_next_in(e->s),
+                         &e->cfg.app);
   if (rc != 0) {
-    log_msg(LOGL_ERROR, "fix", "%s: cannot store %zu outgoing frames: %s", fix_session_id(e->s),
-            n, err_text(rc));
+    log_msg(LOGL_ERROR, "fix", "%s: cannot store %zu outgoing frames: %s", fix_session_id(e->s), n,
+            err_text(rc));
     return rc;
   }
   fix_session_stored(e->s);
@@ -342,7 +345,10 @@ void fix_net_free(struct fix_net *n)
   free(n);
 }
 
-struct db_conn *fix_net_db(struct fix_net *n) { return n->db; }
+struct db_conn *fix_net_db(struct fix_net *n)
+{
+  return n->db;
+}
 
 int fix_net_add(struct fix_net *n, const struct fix_endpoint *ep, struct fix_session **out)
 {
@@ -392,9 +398,9 @@ int fix_net_add(struct fix_net *n, const struct fix_endpoint *ep, struct fix_ses
     log_msg(LOGL_INFO, "fix",
             "%s: %s; schedule: daily reset at %02u:%02u %s, session day %s, next reset %s; "
             "stored numbers: next out %llu, next in %llu",
-            id, ep->cfg.role == FIX_INITIATOR ? "initiator" : "acceptor",
-            ep->cfg.reset_minute / 60, ep->cfg.reset_minute % 60, ep->cfg.tz, dd, nn,
-            (unsigned long long)o, (unsigned long long)i);
+            id, ep->cfg.role == FIX_INITIATOR ? "initiator" : "acceptor", ep->cfg.reset_minute / 60,
+            ep->cfg.reset_minute % 60, ep->cfg.tz, dd, nn, (unsigned long long)o,
+            (unsigned long long)i);
   }
   e->next_connect_ms = now;
   e->app_wake_ms = now;

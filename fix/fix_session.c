@@ -133,12 +133,30 @@ void fix_session_free(struct fix_session *s)
   free(s);
 }
 
-const struct fix_session_cfg *fix_session_cfg_get(const struct fix_session *s) { return &s->cfg; }
-const char *fix_session_id(const struct fix_session *s) { return s->id; }
-enum fix_state fix_session_state(const struct fix_session *s) { return s->state; }
-uint64_t fix_session_next_out(const struct fix_session *s) { return s->next_out; }
-uint64_t fix_session_next_in(const struct fix_session *s) { return s->next_in; }
-bool fix_session_seqs_dirty(const struct fix_session *s) { return s->seqs_dirty; }
+const struct fix_session_cfg *fix_session_cfg_get(const struct fix_session *s)
+{
+  return &s->cfg;
+}
+const char *fix_session_id(const struct fix_session *s)
+{
+  return s->id;
+}
+enum fix_state fix_session_state(const struct fix_session *s)
+{
+  return s->state;
+}
+uint64_t fix_session_next_out(const struct fix_session *s)
+{
+  return s->next_out;
+}
+uint64_t fix_session_next_in(const struct fix_session *s)
+{
+  return s->next_in;
+}
+bool fix_session_seqs_dirty(const struct fix_session *s)
+{
+  return s->seqs_dirty;
+}
 const struct fix_session_stats *fix_session_stats_get(const struct fix_session *s)
 {
   return &s->stats;
@@ -379,8 +397,8 @@ static void send_gap_fill(struct fix_session *s, uint64_t seq, uint64_t new_seq,
     s->stats.gap_fills_sent++;
 }
 
-int fix_session_send(struct fix_session *s, const char *msg_type, const char *body,
-                     size_t body_len, uint64_t app_ref, int64_t now_ms)
+int fix_session_send(struct fix_session *s, const char *msg_type, const char *body, size_t body_len,
+                     uint64_t app_ref, int64_t now_ms)
 {
   if (s->state != FIX_ST_ACTIVE)
     return -ERR_FIX_NOT_LOGGED_ON;
@@ -440,7 +458,10 @@ const struct fix_out *fix_session_outbox(const struct fix_session *s, size_t *n,
   return s->outs;
 }
 
-void fix_session_stored(struct fix_session *s) { s->seqs_dirty = false; }
+void fix_session_stored(struct fix_session *s)
+{
+  s->seqs_dirty = false;
+}
 
 void fix_session_sent(struct fix_session *s, int64_t now_ms)
 {
@@ -632,9 +653,15 @@ static bool field_eq(const struct fix_msg *m, uint32_t tag, const char *want)
   return fix_msg_str(m, tag, &v, &len) == 0 && len == strlen(want) && memcmp(v, want, len) == 0;
 }
 
-static bool flag_yes(const struct fix_msg *m, uint32_t tag) { return field_eq(m, tag, "Y"); }
+static bool flag_yes(const struct fix_msg *m, uint32_t tag)
+{
+  return field_eq(m, tag, "Y");
+}
 
-static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+static int64_t abs64(int64_t v)
+{
+  return v < 0 ? -v : v;
+}
 
 /* Keep a copy of a message beyond the gap. */
 static void enqueue(struct fix_session *s, const struct fix_msg *m, uint64_t seq, bool answered,
@@ -838,7 +865,7 @@ static bool header_ok(struct fix_session *s, const struct fix_msg *m, uint64_t s
       (fix_msg_find(m, FIX_TAG_TARGET_COMP_ID) != NULL &&
        !field_eq(m, FIX_TAG_TARGET_COMP_ID, s->cfg.sender))) {
     uint32_t tag = field_eq(m, FIX_TAG_SENDER_COMP_ID, s->cfg.target) ? FIX_TAG_TARGET_COMP_ID
-                                                                       : FIX_TAG_SENDER_COMP_ID;
+                                                                      : FIX_TAG_SENDER_COMP_ID;
     if (in_order)
       advance_in(s);
     send_reject(s, seq, m, tag, FIX_REJ_COMPID, "CompID problem", now);
@@ -927,8 +954,8 @@ static void on_logon(struct fix_session *s, const struct fix_msg *m, uint64_t se
     send_logon(s, reset, now);
   }
   set_state(s, FIX_ST_ACTIVE, now);
-  log_msg(LOGL_INFO, "fix", "%s: logged on (HeartBtInt %u%s); next out %llu, next in %llu",
-          s->id, s->hb_s, reset ? ", sequence reset" : "", (unsigned long long)s->next_out,
+  log_msg(LOGL_INFO, "fix", "%s: logged on (HeartBtInt %u%s); next out %llu, next in %llu", s->id,
+          s->hb_s, reset ? ", sequence reset" : "", (unsigned long long)s->next_out,
           (unsigned long long)seq);
   if (seq == s->next_in)
     advance_in(s);

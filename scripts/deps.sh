@@ -18,6 +18,8 @@ pkgs=(
   g++ libquickfix-dev
   # used by the README's examples and the tests' health checks
   curl ca-certificates
+  # the FIX session schedule reads time zones from /usr/share/zoneinfo
+  tzdata
 )
 missing=()
 for p in "${pkgs[@]}"; do

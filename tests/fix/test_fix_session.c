@@ -100,7 +100,10 @@ static const struct fix_msg *mk(struct fake *f, const char *pipe)
   return &f->msg;
 }
 
-static void feed(struct fake *f, const char *pipe) { fix_session_on_msg(f->s, mk(f, pipe), f->now); }
+static void feed(struct fake *f, const char *pipe)
+{
+  fix_session_on_msg(f->s, mk(f, pipe), f->now);
+}
 
 /* Outbox entry @i as a parsed message. */
 static struct fix_msg out_msg;
@@ -163,8 +166,8 @@ static struct fake *setup_role(enum fix_role role)
 {
   struct fake *f = calloc(1, sizeof *f);
   struct fix_session_cfg cfg;
-  struct fix_app app = {.ctx = f, .on_message = on_message, .on_logon = on_logon,
-                        .on_disconnect = on_disconnect};
+  struct fix_app app = {
+      .ctx = f, .on_message = on_message, .on_logon = on_logon, .on_disconnect = on_disconnect};
   struct fix_store_reader rd = {.ctx = f, .load = fake_load};
   f->now = T0;
   if (role == FIX_ACCEPTOR)
@@ -227,10 +230,10 @@ static void test_logon_refused(void **state)
 {
   (void)state;
   static const char *bad[] = {
-      "35=0|34=1|49=CLIENT|52=now|56=BROKER|",                    /* not a Logon */
-      "35=A|34=1|49=OTHER|52=now|56=BROKER|98=0|108=5|",          /* sender */
-      "35=A|34=1|49=CLIENT|52=now|56=OTHER|98=0|108=5|",          /* target */
-      "35=A|34=1|49=CLIENT|52=now-121|56=BROKER|98=0|108=5|",     /* SendingTime */
+      "35=0|34=1|49=CLIENT|52=now|56=BROKER|",                /* not a Logon */
+      "35=A|34=1|49=OTHER|52=now|56=BROKER|98=0|108=5|",      /* sender */
+      "35=A|34=1|49=CLIENT|52=now|56=OTHER|98=0|108=5|",      /* target */
+      "35=A|34=1|49=CLIENT|52=now-121|56=BROKER|98=0|108=5|", /* SendingTime */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     struct fake *f = setup_role(FIX_ACCEPTOR);
@@ -313,10 +316,10 @@ static void test_resend_answer(void **state)
   struct fake *f = logged_on(); /* our Logon was 1 */
   /* we "sent" 2 (a Heartbeat), 3 and 5 (stored ExecutionReports), 4 (admin) */
   fix_session_set_seqs(f->s, 6, 2);
-  f->stored[0] = (struct fix_stored){.seq = 3, .msg_type = "8", .sending_ms = T0 - 5000,
-                                     .body = "37=O1\x01", .body_len = 6};
-  f->stored[1] = (struct fix_stored){.seq = 5, .msg_type = "8", .sending_ms = T0 - 4000,
-                                     .body = "37=O2\x01", .body_len = 6};
+  f->stored[0] = (struct fix_stored){
+      .seq = 3, .msg_type = "8", .sending_ms = T0 - 5000, .body = "37=O1\x01", .body_len = 6};
+  f->stored[1] = (struct fix_stored){
+      .seq = 5, .msg_type = "8", .sending_ms = T0 - 4000, .body = "37=O2\x01", .body_len = 6};
   f->n_stored = 2;
   feed(f, "35=2|34=2|49=CLIENT|52=now|56=BROKER|7=1|16=0|");
   assert_int_equal(out_n(f), 4);
