@@ -149,8 +149,8 @@ int fix_msg_money(const struct fix_msg *msg, uint32_t tag, unsigned scale, struc
 
 /**
  * fix_msg_time() - a UTCTimestamp "YYYYMMDD-HH:MM:SS[.sss]" (or 6 or 9
- * fraction digits, cut to milliseconds) as milliseconds since the epoch.  Returns 0, -ERR_FIX_MISSING or
- * -ERR_FIX_FORMAT.
+ * fraction digits, cut to milliseconds) as milliseconds since the epoch.  Returns 0,
+ * -ERR_FIX_MISSING or -ERR_FIX_FORMAT.
  */
 int fix_msg_time(const struct fix_msg *msg, uint32_t tag, int64_t *unix_ms);
 
@@ -423,8 +423,10 @@ struct fix_app {
   int64_t (*on_work)(void *ctx, struct fix_session *s, int64_t now_ms);
   /* Inside the transaction that stores a batch of outgoing frames, before
      any is sent: record the application's side of them (e.g. which order
-     went out under which sequence number).  Return a db_qs; DB_QS_SOFT
-     makes the whole batch retry. */
+     went out under which sequence number).  Called only for batches with
+     at least one frame whose app_ref is not 0 (other batches are one
+     statement, one round trip).  Return a db_qs; DB_QS_SOFT makes the
+     whole batch retry. */
   enum db_qs (*on_persist)(void *ctx, struct db_conn *c, const struct fix_out *batch, size_t n,
                            const char *outbuf);
 };
@@ -495,8 +497,8 @@ int64_t fix_session_tick(struct fix_session *s, int64_t now_ms);
  * outbound rate limit is reached: try again after
  * fix_session_rate_wait_ms()), -ERR_TOO_LONG.
  */
-int fix_session_send(struct fix_session *s, const char *msg_type, const char *body,
-                     size_t body_len, uint64_t app_ref, int64_t now_ms);
+int fix_session_send(struct fix_session *s, const char *msg_type, const char *body, size_t body_len,
+                     uint64_t app_ref, int64_t now_ms);
 
 /** fix_session_rate_wait_ms() - 0 when a message may be sent now, else the wait. */
 int64_t fix_session_rate_wait_ms(const struct fix_session *s, int64_t now_ms);
@@ -512,8 +514,7 @@ void fix_session_logout(struct fix_session *s, const char *text, int64_t now_ms)
  * *n entries, whose bytes are in *buf.  The driver stores them (with
  * fix_session_next_out/in) and only then writes them.
  */
-const struct fix_out *fix_session_outbox(const struct fix_session *s, size_t *n,
-                                         const char **buf);
+const struct fix_out *fix_session_outbox(const struct fix_session *s, size_t *n, const char **buf);
 
 /** fix_session_seqs_dirty() - numbers changed since the last fix_session_stored(). */
 bool fix_session_seqs_dirty(const struct fix_session *s);
@@ -719,8 +720,8 @@ void fix_net_drop(struct fix_net *n, struct fix_session *s);
  */
 
 /* Scale of quantities and of limit prices; of prices the broker reports. */
-#define FIX_BROKER_QTY_SCALE 6
-#define FIX_BROKER_PX_SCALE  8
+#define FIX_BROKER_QTY_SCALE  6
+#define FIX_BROKER_PX_SCALE   8
 #define FIX_BROKER_SYMBOL_MAX 17 /* 16 characters and the NUL */
 #define FIX_BROKER_ISIN_MAX   13 /* 12 characters and the NUL */
 #define FIX_BROKER_NOTE_MAX   129
@@ -734,9 +735,9 @@ enum fix_broker_tif { FIX_BROKER_DAY = 0, FIX_BROKER_IOC = 3 };
 
 /* The order's own state; the last four are final. */
 enum fix_broker_state {
-  FIX_BROKER_PENDING_NEW = 0,   /* placed, not yet sent */
-  FIX_BROKER_SENT,              /* NewOrderSingle stored and sent, no answer yet */
-  FIX_BROKER_NEW,               /* acknowledged by the broker */
+  FIX_BROKER_PENDING_NEW = 0, /* placed, not yet sent */
+  FIX_BROKER_SENT,            /* NewOrderSingle stored and sent, no answer yet */
+  FIX_BROKER_NEW,             /* acknowledged by the broker */
   FIX_BROKER_PARTIALLY_FILLED,
   FIX_BROKER_FILLED,
   FIX_BROKER_CANCELED,
@@ -755,15 +756,15 @@ enum fix_broker_cancel {
 
 /* An order request: what fix_broker_place() records.  Borrowed strings. */
 struct fix_broker_order_req {
-  uint64_t id;         /* our order id, 1 .. 2^63-1; ClOrdID "BS<id>" */
-  const char *symbol;  /* 1-16 of A-Z 0-9 . / -, starting with a letter or digit */
-  const char *isin;    /* NULL for none; 12 characters with a valid check digit */
+  uint64_t id;        /* our order id, 1 .. 2^63-1; ClOrdID "BS<id>" */
+  const char *symbol; /* 1-16 of A-Z 0-9 . / -, starting with a letter or digit */
+  const char *isin;   /* NULL for none; 12 characters with a valid check digit */
   enum fix_broker_side side;
-  struct money qty;    /* > 0, exact at FIX_BROKER_QTY_SCALE */
+  struct money qty; /* > 0, exact at FIX_BROKER_QTY_SCALE */
   enum fix_broker_ord_type type;
-  struct money price;  /* limit only: > 0, exact at FIX_BROKER_QTY_SCALE */
+  struct money price; /* limit only: > 0, exact at FIX_BROKER_QTY_SCALE */
   enum fix_broker_tif tif;
-  const char *note;    /* NULL for none; 1-128 printable ASCII, sent as tag 58 */
+  const char *note; /* NULL for none; 1-128 printable ASCII, sent as tag 58 */
 };
 
 /* An order as stored (fix_broker_get()). */
@@ -775,36 +776,36 @@ struct fix_broker_order {
   enum fix_broker_side side;
   enum fix_broker_ord_type type;
   enum fix_broker_tif tif;
-  struct money qty;        /* FIX_BROKER_QTY_SCALE */
-  struct money price;      /* limit price; 0 for a market order */
+  struct money qty;   /* FIX_BROKER_QTY_SCALE */
+  struct money price; /* limit price; 0 for a market order */
   enum fix_broker_state state;
   enum fix_broker_cancel cancel;
-  struct money cum_qty;    /* FIX_BROKER_QTY_SCALE */
-  struct money leaves_qty; /* FIX_BROKER_QTY_SCALE */
-  struct money avg_px;     /* FIX_BROKER_PX_SCALE */
+  struct money cum_qty;                    /* FIX_BROKER_QTY_SCALE */
+  struct money leaves_qty;                 /* FIX_BROKER_QTY_SCALE */
+  struct money avg_px;                     /* FIX_BROKER_PX_SCALE */
   char broker_order_id[FIX_BROKER_ID_MAX]; /* 37, "" until acknowledged */
-  uint64_t sent_seq;       /* MsgSeqNum of the NewOrderSingle, 0 before */
+  uint64_t sent_seq;                       /* MsgSeqNum of the NewOrderSingle, 0 before */
   char last_text[FIX_BROKER_NOTE_MAX];     /* the broker's last 58 (reject reason) */
-  int64_t updated_ms;      /* last change, ms since the epoch */
+  int64_t updated_ms;                      /* last change, ms since the epoch */
 };
 
 /* One row of broker_executions (borrowed by the callback). */
 struct fix_broker_exec {
-  int64_t cursor;          /* increasing; pass the last one back to read on */
+  int64_t cursor; /* increasing; pass the last one back to read on */
   uint64_t order_id;
   char exec_id[FIX_BROKER_ID_MAX];
   char exec_ref_id[FIX_BROKER_ID_MAX]; /* H and G: the ExecID they amend; "" else */
-  char exec_type;          /* 'F' trade, 'H' trade cancel, 'G' trade correct */
-  char ord_status;         /* 39 */
-  struct money last_qty;   /* H: the quantity reversed; G: the corrected quantity */
-  struct money last_px;    /* FIX_BROKER_PX_SCALE */
+  char exec_type;                      /* 'F' trade, 'H' trade cancel, 'G' trade correct */
+  char ord_status;                     /* 39 */
+  struct money last_qty;               /* H: the quantity reversed; G: the corrected quantity */
+  struct money last_px;                /* FIX_BROKER_PX_SCALE */
   struct money cum_qty, leaves_qty, avg_px;
-  int32_t trade_day;       /* calendar day number, INT32_MIN when absent */
+  int32_t trade_day; /* calendar day number, INT32_MIN when absent */
   int32_t settl_day;
   uint64_t msg_seq_num;
   uint32_t unknown_tags[16]; /* tags the engine did not know, as received */
   unsigned n_unknown;
-  const char *raw;         /* the FIX message as received */
+  const char *raw; /* the FIX message as received */
   size_t raw_len;
 };
 
@@ -891,6 +892,184 @@ const struct fix_broker_stats *fix_broker_stats_get(const struct fix_broker *b);
 /* ------------------------------------------------------------------ */
 
 /* SIMBROKER-API-BEGIN (written with fix_simbroker.c) */
+/*
+ * The simulated broker: a FIX acceptor that fills orders by configured
+ * behaviours, books every fill in sim_trades and keeps its orders in
+ * sim_orders (migrations/0005-simbroker.sql, docs/simbroker.md).  Its
+ * configuration comes from a file of "key = value" lines and
+ * BACKSTOCK_SIM_<KEY> variables; fix_sim_create() plugs one application
+ * per client CompID into a struct fix_net.
+ */
+enum fix_sim_kind {
+  FIX_SIM_FILL = 0,   /* ack, then one full fill */
+  FIX_SIM_PARTIAL,    /* ack, then n fills ms apart */
+  FIX_SIM_REJECT,     /* ExecType 8 */
+  FIX_SIM_CANCEL,     /* ack, then unsolicited cancel */
+  FIX_SIM_EXPIRE,     /* ack, then expiry */
+  FIX_SIM_ACK_DELAY,  /* nothing for ms, then ack and full fill */
+  FIX_SIM_DISCONNECT, /* ack, drop the connection, fill after the next logon */
+  FIX_SIM_DUPLICATE,  /* ack, fill, the same fill again */
+  FIX_SIM_SILENT,     /* ack only, rests until canceled */
+  FIX_SIM_BUST,       /* ack, fill, trade cancel (H) */
+  FIX_SIM_CORRECT,    /* ack, fill, trade correct (G) */
+};
+
+struct fix_sim_behaviour {
+  enum fix_sim_kind kind;
+  uint32_t n;  /* partial: number of fills, 1..1000 */
+  uint32_t ms; /* partial: spacing; ack_delay: delay; 0..86400000 */
+};
+
+/* Longest behaviour spec text ("partial:1000:86400000") plus NUL. */
+#define FIX_SIM_SPEC_MAX 32
+/* Longest symbol plus NUL; most client CompIDs served. */
+#define FIX_SIM_SYMBOL_MAX  32
+#define FIX_SIM_TARGETS_MAX 16
+
+/**
+ * fix_sim_behaviour_parse() - parse a spec: fill, partial:<n>:<ms>,
+ * reject, cancel, expire, ack_delay:<ms>, disconnect, duplicate, silent,
+ * bust, correct (exactly, lower case, decimal numbers without sign or
+ * leading zeros).  Returns 0 or -ERR_CFG_VALUE.
+ */
+int fix_sim_behaviour_parse(const char *s, size_t len, struct fix_sim_behaviour *out);
+
+/** fix_sim_behaviour_format() - the canonical spec text into @buf (FIX_SIM_SPEC_MAX bytes). */
+void fix_sim_behaviour_format(const struct fix_sim_behaviour *b, char buf[FIX_SIM_SPEC_MAX]);
+
+/* What the configuration says about one symbol. */
+struct fix_sim_symbol {
+  char symbol[FIX_SIM_SYMBOL_MAX];
+  bool has_price;
+  struct money price; /* scale 6, > 0 */
+  bool has_behaviour;
+  struct fix_sim_behaviour behaviour;
+};
+
+struct fix_sim_cfg {
+  char listen_host[CFG_STR_MAX]; /* listen = 127.0.0.1:9878 */
+  uint16_t listen_port;
+  char sender[FIX_COMPID_MAX];                       /* sender_comp_id = BROKER */
+  char targets[FIX_SIM_TARGETS_MAX][FIX_COMPID_MAX]; /* target_comp_ids = BACKSTOCK */
+  size_t n_targets;
+  uint32_t max_skew_s;                        /* max_skew_s = 120 */
+  uint32_t reset_minute;                      /* reset_time = 17:00 */
+  char tz[64];                                /* time_zone = America/New_York */
+  unsigned settle_days;                       /* settle_days = 1 */
+  struct fix_sim_behaviour default_behaviour; /* behaviour.default = fill */
+  struct fix_sim_symbol *symbols;             /* price.<SYMBOL>, behaviour.<SYMBOL> */
+  size_t n_symbols, cap_symbols;
+  char *database_url;       /* database_url or BACKSTOCK_DATABASE_URL; wiped by free */
+  enum log_level log_level; /* log_level = info */
+};
+
+/** fix_sim_cfg_init() - the defaults (no symbols, no database). */
+void fix_sim_cfg_init(struct fix_sim_cfg *c);
+
+/** fix_sim_cfg_free() - free (and wipe the database URL); NULL does nothing. */
+void fix_sim_cfg_free(struct fix_sim_cfg *c);
+
+/**
+ * fix_sim_cfg_set() - set one key ("listen", "price.AAPL", ...) from its
+ * text value.  @why (may be NULL) receives a one-line reason on failure.
+ * Returns 0, -ERR_CFG_UNKNOWN_KEY, -ERR_CFG_VALUE or -ERR_NOMEM.
+ */
+int fix_sim_cfg_set(struct fix_sim_cfg *c, const char *key, const char *value, char *why,
+                    size_t why_size);
+
+/**
+ * fix_sim_cfg_load_text() - apply "key = value" lines ('#' comments and
+ * blank lines skipped; later lines override earlier ones).
+ * @line_out: receives the 1-based number of the first bad line.
+ * Returns 0, -ERR_CFG_SYNTAX (no '=' or no key) or an error of
+ * fix_sim_cfg_set(); nothing after the bad line is applied.
+ */
+int fix_sim_cfg_load_text(struct fix_sim_cfg *c, const char *text, size_t len, unsigned *line_out,
+                          char *why, size_t why_size);
+
+/** fix_sim_cfg_load_file() - the same from a file (at most 1 MiB); -ERR_CFG_FILE if unreadable. */
+int fix_sim_cfg_load_file(struct fix_sim_cfg *c, const char *path, unsigned *line_out, char *why,
+                          size_t why_size);
+
+/**
+ * fix_sim_cfg_load_env() - apply BACKSTOCK_DATABASE_URL, then every
+ * BACKSTOCK_SIM_<KEY> of @envp (NULL-ended): the key is the rest of the
+ * name in lower case up to its first '.', the symbol after it as written
+ * (BACKSTOCK_SIM_PRICE.AAPL=189.50; BACKSTOCK_SIM_BEHAVIOUR.DEFAULT is
+ * behaviour.default).  An unknown BACKSTOCK_SIM_ variable is an error.
+ * @bad_out: receives the offending variable name (thread-local storage).
+ */
+int fix_sim_cfg_load_env(struct fix_sim_cfg *c, char *const *envp, const char **bad_out, char *why,
+                         size_t why_size);
+
+/**
+ * fix_sim_cfg_check() - what the file and the environment must have
+ * given together: a database, a target CompID, none equal to the sender.
+ * Returns 0 or -ERR_CFG_VALUE with @why.
+ */
+int fix_sim_cfg_check(const struct fix_sim_cfg *c, char *why, size_t why_size);
+
+/** fix_sim_cfg_symbol() - the entry of @symbol (exact match), or NULL. */
+const struct fix_sim_symbol *fix_sim_cfg_symbol(const struct fix_sim_cfg *c, const char *symbol);
+
+/* Running totals of an order: exact, quantities and prices at scale 6. */
+struct fix_sim_totals {
+  struct money cum_qty;
+  struct money leaves_qty;
+  struct money amount; /* sum of qty x px, scale 12 */
+  struct money avg_px; /* amount / cum_qty, HALF_EVEN at scale 6; 0 with no fills */
+};
+
+/** fix_sim_totals_init() - nothing filled, @order_qty left. */
+void fix_sim_totals_init(struct fix_sim_totals *t, struct money order_qty);
+
+/**
+ * fix_sim_totals_fill() - add a fill of @qty at @px (negative @qty takes
+ * one back: a trade cancel).  Returns 0 or a money error (overflow; a fill
+ * larger than leaves_qty is -ERR_INVALID_ARGUMENT).
+ */
+int fix_sim_totals_fill(struct fix_sim_totals *t, struct money qty, struct money px);
+
+/**
+ * fix_sim_split() - the @k-th (1-based) of the fills a partial:<n> order
+ * of @qty gets: the quantity is cut in the units of its own last fraction
+ * digit (whole shares for 100, hundredths for 1.25), the first fills get
+ * the quotient and the last the rest; when there are fewer units than @n,
+ * one unit per fill.  *n_eff receives the number of fills.
+ * Returns 0 or -ERR_INVALID_ARGUMENT (qty not positive, k out of range).
+ */
+int fix_sim_split(struct money qty, uint32_t n, uint32_t k, struct money *part, uint32_t *n_eff);
+
+/**
+ * fix_sim_settle_date() - SettlDate: @trade_day + @settle_days business
+ * days of @cal.  Returns 0 or -ERR_CAL_DATE_RANGE.
+ */
+int fix_sim_settle_date(const struct cal *cal, int32_t trade_day, unsigned settle_days,
+                        int32_t *out);
+
+/**
+ * fix_sim_trade_day() - TradeDate of an instant: its date in New York
+ * (EST/EDT by the United States rules in force since 2007, computed here
+ * so that no time zone database is needed).
+ * Returns 0 or -ERR_CAL_DATE_RANGE.
+ */
+int fix_sim_trade_day(int64_t unix_ms, int32_t *day);
+
+struct fix_sim;
+
+/**
+ * fix_sim_create() - the simulated broker: loads the calendar (built-in
+ * closures and market_closures), then adds one acceptor session per
+ * target CompID to @net with the application and its pending orders.
+ * @cfg: borrowed, must outlive the simulator.  @net: borrowed; the
+ * sessions it holds call back into the simulator, so free the net first.
+ * Returns 0, -ERR_NOMEM, -ERR_FIX_TZ or -ERR_DB_* (from fix_net_add()).
+ * Free with fix_sim_free().
+ */
+int fix_sim_create(const struct fix_sim_cfg *cfg, struct fix_net *net, struct fix_sim **out);
+
+/** fix_sim_free() - NULL does nothing. */
+void fix_sim_free(struct fix_sim *sim);
 /* SIMBROKER-API-END */
 
 #endif
