@@ -359,7 +359,10 @@ static int write_conf(struct db_cluster *cl)
         "log_min_messages = warning\n",
         f);
   if (cl->flags & DB_CLUSTER_FAST)
-    fputs("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n", f);
+    /* Tests run many processes at once (each FIX session holds a connection). */
+    fputs("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+          "max_connections = 400\n",
+          f);
   if (fclose(f) != 0)
     return -ERR_IO;
   if (cl->drop && chown(tmp, cl->uid, cl->gid) != 0)

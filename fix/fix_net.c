@@ -696,6 +696,8 @@ static int64_t ep_turn(struct fix_net *n, struct ep *e, int64_t now, bool stoppi
     if (e->cfg.app.on_work != NULL && now >= e->app_wake_ms) {
       int64_t w = e->cfg.app.on_work(e->cfg.app.ctx, e->s, now);
       e->app_wake_ms = w < 0 ? INT64_MAX : now + w;
+      if (e->conn == NULL) /* the application dropped the connection */
+        return 0;
     }
     if (e->app_wake_ms != INT64_MAX && e->app_wake_ms - now < wait)
       wait = e->app_wake_ms - now < 0 ? 0 : e->app_wake_ms - now;
@@ -828,6 +830,7 @@ int fix_net_run(struct fix_net *n, volatile int *stop, int64_t max_ms)
       if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
         bool alive = conn_read(e->conn);
         ep_deliver(n, e, now);
+        e->app_wake_ms = now; /* what arrived may have made work for the application */
         if (!alive && e->conn != NULL) {
           /* Answer what arrived before the close (a Logout) if we still can. */
           if (ep_flush(e, now) == 0)
