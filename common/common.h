@@ -312,6 +312,7 @@ size_t log_format_line(char *buf, size_t size, enum log_format format, int64_t u
 
 #define CFG_PATH_MAX 1024
 #define CFG_STR_MAX  256
+#define CFG_ID_MAX   64 /* CompIDs, account, time zone name (63 and the NUL) */
 
 /*
  * The service's configuration.  Defaults, then a file (key = value lines),
@@ -331,6 +332,17 @@ struct cfg {
   unsigned db_max_retries;          /* BACKSTOCK_DB_MAX_RETRIES */
   unsigned db_pool_size;            /* BACKSTOCK_DB_POOL_SIZE */
   unsigned http_threads;            /* BACKSTOCK_HTTP_THREADS */
+  /* The broker connector ("backstock connector"). */
+  char broker_host[CFG_STR_MAX];          /* BACKSTOCK_BROKER host part */
+  uint16_t broker_port;                   /* BACKSTOCK_BROKER port part */
+  char broker_sender_comp_id[CFG_ID_MAX]; /* BACKSTOCK_BROKER_SENDER_COMP_ID */
+  char broker_target_comp_id[CFG_ID_MAX]; /* BACKSTOCK_BROKER_TARGET_COMP_ID */
+  char broker_account[CFG_ID_MAX];        /* BACKSTOCK_BROKER_ACCOUNT */
+  unsigned fix_heartbeat_s;               /* BACKSTOCK_FIX_HEARTBEAT_S */
+  unsigned fix_reset_minute;              /* BACKSTOCK_FIX_RESET_TIME, minutes after midnight */
+  char fix_time_zone[CFG_ID_MAX];         /* BACKSTOCK_FIX_TIME_ZONE */
+  unsigned fix_rate_per_s;                /* BACKSTOCK_FIX_RATE_PER_S, 0 = unlimited */
+  bool fix_reset_on_logon;                /* BACKSTOCK_FIX_RESET_ON_LOGON */
 };
 
 /* One documented key; the table drives parsing, printing and the README. */

@@ -33,6 +33,24 @@ static const struct cfg_key keys[] = {
      "attempts of a transaction that meets serialization failures or deadlocks (1-1000)"},
     {"db_pool_size", "BACKSTOCK_DB_POOL_SIZE", "4", "database connections held by the API (1-256)"},
     {"http_threads", "BACKSTOCK_HTTP_THREADS", "4", "HTTP worker threads (1-256)"},
+    {"broker", "BACKSTOCK_BROKER", "127.0.0.1:9878",
+     "the broker's FIX acceptor the connector logs on to, host:port"},
+    {"broker_sender_comp_id", "BACKSTOCK_BROKER_SENDER_COMP_ID", "BACKSTOCK",
+     "our FIX CompID (49 on what the connector sends)"},
+    {"broker_target_comp_id", "BACKSTOCK_BROKER_TARGET_COMP_ID", "BROKER",
+     "the broker's FIX CompID (56 on what the connector sends)"},
+    {"broker_account", "BACKSTOCK_BROKER_ACCOUNT", "RESERVE",
+     "the account at the broker (tag 1 on orders)"},
+    {"fix_heartbeat_s", "BACKSTOCK_FIX_HEARTBEAT_S", "30",
+     "FIX HeartBtInt the connector proposes, seconds (1-3600)"},
+    {"fix_reset_time", "BACKSTOCK_FIX_RESET_TIME", "17:00",
+     "local time (HH:MM) of the daily FIX sequence reset"},
+    {"fix_time_zone", "BACKSTOCK_FIX_TIME_ZONE", "America/New_York",
+     "time zone of fix_reset_time (a tz database name)"},
+    {"fix_rate_per_s", "BACKSTOCK_FIX_RATE_PER_S", "50",
+     "outbound FIX application messages per second (0-100000, 0 = unlimited)"},
+    {"fix_reset_on_logon", "BACKSTOCK_FIX_RESET_ON_LOGON", "false",
+     "true: every Logon asks for sequence numbers 1 (141=Y)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -95,7 +113,8 @@ static bool valid_host(const char *h, size_t n, bool v6)
   return n > 0;
 }
 
-static int parse_listen(struct cfg *c, const char *v)
+/* host:port or [v6]:port into @host_out (CFG_STR_MAX) and *port_out. */
+static int parse_hostport(const char *v, unsigned min_port, char *host_out, uint16_t *port_out)
 {
   const char *colon;
   char host[CFG_STR_MAX];
@@ -121,10 +140,61 @@ static int parse_listen(struct cfg *c, const char *v)
     memcpy(host, v, hl);
   }
   host[hl] = '\0';
-  if (parse_uint(colon + 1, 0, 65535, &port) != 0)
+  if (parse_uint(colon + 1, min_port, 65535, &port) != 0)
     return -ERR_CFG_VALUE;
-  memcpy(c->listen_host, host, hl + 1);
-  c->listen_port = (uint16_t)port;
+  memcpy(host_out, host, hl + 1);
+  *port_out = (uint16_t)port;
+  return 0;
+}
+
+static int parse_listen(struct cfg *c, const char *v)
+{
+  return parse_hostport(v, 0, c->listen_host, &c->listen_port);
+}
+
+/* A FIX CompID or account: 1-63 of letters, digits, '.', '_', '-'. */
+static int set_id(char *dst, const char *v)
+{
+  size_t n = strlen(v);
+  if (n < 1 || n >= CFG_ID_MAX)
+    return -ERR_CFG_VALUE;
+  for (size_t i = 0; i < n; i++) {
+    char ch = v[i];
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+          ch == '.' || ch == '_' || ch == '-'))
+      return -ERR_CFG_VALUE;
+  }
+  memcpy(dst, v, n + 1);
+  return 0;
+}
+
+/* A tz database name: "UTC", "America/New_York", "Etc/GMT+5" (no "..", no leading '/'). */
+static int set_tz(char *dst, const char *v)
+{
+  size_t n = strlen(v);
+  if (n < 1 || n >= CFG_ID_MAX || v[0] == '/' || strstr(v, "..") != NULL)
+    return -ERR_CFG_VALUE;
+  for (size_t i = 0; i < n; i++) {
+    char ch = v[i];
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+          ch == '/' || ch == '_' || ch == '-' || ch == '+' || ch == '.'))
+      return -ERR_CFG_VALUE;
+  }
+  memcpy(dst, v, n + 1);
+  return 0;
+}
+
+/* "HH:MM", 00:00 to 23:59, as minutes after midnight. */
+static int parse_hhmm(const char *v, unsigned *out)
+{
+  for (int i = 0; i < 5; i++)
+    if (i == 2 ? v[i] != ':' : (v[i] < '0' || v[i] > '9'))
+      return -ERR_CFG_VALUE;
+  unsigned h = (unsigned)(v[0] - '0') * 10 + (unsigned)(v[1] - '0');
+  unsigned m = (unsigned)(v[3] - '0') * 10 + (unsigned)(v[4] - '0');
+  if (v[5] != '\0' || h > 23 || m > 59)
+    return -ERR_CFG_VALUE;
+  *out = h * 60 + m;
   return 0;
 }
 
@@ -194,6 +264,31 @@ static int set_by_index(struct cfg *c, size_t i, const char *v)
     return parse_uint(v, 1, 256, &c->db_pool_size);
   if (strcmp(k, "http_threads") == 0)
     return parse_uint(v, 1, 256, &c->http_threads);
+  if (strcmp(k, "broker") == 0)
+    return parse_hostport(v, 1, c->broker_host, &c->broker_port);
+  if (strcmp(k, "broker_sender_comp_id") == 0)
+    return set_id(c->broker_sender_comp_id, v);
+  if (strcmp(k, "broker_target_comp_id") == 0)
+    return set_id(c->broker_target_comp_id, v);
+  if (strcmp(k, "broker_account") == 0)
+    return set_id(c->broker_account, v);
+  if (strcmp(k, "fix_heartbeat_s") == 0)
+    return parse_uint(v, 1, 3600, &c->fix_heartbeat_s);
+  if (strcmp(k, "fix_reset_time") == 0)
+    return parse_hhmm(v, &c->fix_reset_minute);
+  if (strcmp(k, "fix_time_zone") == 0)
+    return set_tz(c->fix_time_zone, v);
+  if (strcmp(k, "fix_rate_per_s") == 0)
+    return parse_uint(v, 0, 100000, &c->fix_rate_per_s);
+  if (strcmp(k, "fix_reset_on_logon") == 0) {
+    if (strcmp(v, "true") == 0)
+      c->fix_reset_on_logon = true;
+    else if (strcmp(v, "false") == 0)
+      c->fix_reset_on_logon = false;
+    else
+      return -ERR_CFG_VALUE;
+    return 0;
+  }
   return -ERR_CFG_UNKNOWN_KEY;
 }
 
@@ -416,4 +511,16 @@ void cfg_print(const struct cfg *c, FILE *out)
   fprintf(out, "db_max_retries = %u\n", c->db_max_retries);
   fprintf(out, "db_pool_size = %u\n", c->db_pool_size);
   fprintf(out, "http_threads = %u\n", c->http_threads);
+  if (strchr(c->broker_host, ':') != NULL)
+    fprintf(out, "broker = [%s]:%u\n", c->broker_host, c->broker_port);
+  else
+    fprintf(out, "broker = %s:%u\n", c->broker_host, c->broker_port);
+  fprintf(out, "broker_sender_comp_id = %s\n", c->broker_sender_comp_id);
+  fprintf(out, "broker_target_comp_id = %s\n", c->broker_target_comp_id);
+  fprintf(out, "broker_account = %s\n", c->broker_account);
+  fprintf(out, "fix_heartbeat_s = %u\n", c->fix_heartbeat_s);
+  fprintf(out, "fix_reset_time = %02u:%02u\n", c->fix_reset_minute / 60, c->fix_reset_minute % 60);
+  fprintf(out, "fix_time_zone = %s\n", c->fix_time_zone);
+  fprintf(out, "fix_rate_per_s = %u\n", c->fix_rate_per_s);
+  fprintf(out, "fix_reset_on_logon = %s\n", c->fix_reset_on_logon ? "true" : "false");
 }

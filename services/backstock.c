@@ -8,6 +8,12 @@
  *   backstock pg start     start the embedded PostgreSQL and leave it running;
  *                          prints its libpq conninfo (used by the test harness)
  *   backstock pg stop      stop a server left running by "pg start"
+ *   backstock connector    run the broker connector (FIX initiator) until SIGINT/SIGTERM
+ *   backstock order place --id N --symbol S --side buy|sell --qty Q [--limit P]
+ *                   [--tif day|ioc] [--isin I] [--note T]
+ *   backstock order cancel --id N
+ *   backstock order show --id N
+ *                          place, cancel or show a broker order (docs/broker.md)
  *
  * Configuration: defaults < the file named by --config or BACKSTOCK_CONFIG
  * < BACKSTOCK_* variables.  Without BACKSTOCK_DATABASE_URL the service
@@ -23,6 +29,7 @@
 #include "api/api.h"
 #include "common/common.h"
 #include "db/db.h"
+#include "fix/fix.h"
 #include "migrations/migrations.h"
 
 extern char **environ;
@@ -38,7 +45,12 @@ struct service {
 
 static void usage(FILE *out)
 {
-  fputs("usage: backstock [--config FILE] [serve | migrate | config | version | pg start|stop]\n"
+  fputs("usage: backstock [--config FILE] [serve | migrate | config | version | pg start|stop\n"
+        "                                    | connector | order place|cancel|show ...]\n"
+        "  order place --id N --symbol S --side buy|sell --qty Q [--limit P] [--tif day|ioc]\n"
+        "              [--isin I] [--note T]\n"
+        "  order cancel --id N\n"
+        "  order show --id N\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
         out);
 }
@@ -113,6 +125,12 @@ struct run_row {
 static enum db_qs insert_run(struct db_conn *c, void *cls)
 {
   return db_insert_service_run(c, "backstock", BACKSTOCK_VERSION, (unsigned)migrations_count,
+                               (long)getpid(), &((struct run_row *)cls)->id);
+}
+
+static enum db_qs insert_connector_run(struct db_conn *c, void *cls)
+{
+  return db_insert_service_run(c, "connector", BACKSTOCK_VERSION, (unsigned)migrations_count,
                                (long)getpid(), &((struct run_row *)cls)->id);
 }
 
@@ -201,6 +219,252 @@ out:
   return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* The broker connector and the order commands                         */
+/* ------------------------------------------------------------------ */
+
+static volatile int connector_stop;
+
+static void on_stop_signal(int sig)
+{
+  (void)sig;
+  connector_stop = 1;
+}
+
+/*
+ * Run the FIX initiator session to the broker with the connector
+ * application until SIGINT/SIGTERM, then log out (bounded) and return.
+ */
+static int connector(struct service *svc)
+{
+  struct fix_net *net = NULL;
+  struct fix_broker *app = NULL;
+  struct run_row run = {0};
+  struct sigaction sa;
+  int rc;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if ((rc = open_database(svc, true)) != 0)
+    goto out;
+  if ((rc = db_txn(svc->conn, "insert_run", insert_connector_run, &run)) != 0)
+    goto out;
+  if ((rc = fix_net_create(svc->conninfo, &net)) != 0) {
+    fprintf(stderr, "backstock: connector: %s\n", err_text(rc));
+    goto out;
+  }
+  if ((rc = fix_broker_create(fix_net_db(net), svc->cfg.broker_account, &app)) != 0)
+    goto out;
+  struct fix_endpoint ep;
+  memset(&ep, 0, sizeof ep);
+  fix_session_cfg_init(&ep.cfg, FIX_INITIATOR, svc->cfg.broker_sender_comp_id,
+                       svc->cfg.broker_target_comp_id);
+  ep.cfg.heartbeat_s = svc->cfg.fix_heartbeat_s;
+  ep.cfg.rate_per_s = svc->cfg.fix_rate_per_s;
+  ep.cfg.reset_on_logon = svc->cfg.fix_reset_on_logon;
+  ep.cfg.reset_minute = svc->cfg.fix_reset_minute;
+  util_strlcpy(ep.cfg.tz, svc->cfg.fix_time_zone, sizeof ep.cfg.tz);
+  ep.app = fix_broker_app(app);
+  ep.host = svc->cfg.broker_host;
+  ep.port = svc->cfg.broker_port;
+  ep.reconnect_min_ms = 500;
+  ep.reconnect_max_ms = 10000;
+  if ((rc = fix_net_add(net, &ep, NULL)) != 0) {
+    fprintf(stderr, "backstock: connector: %s\n", err_text(rc));
+    goto out;
+  }
+  if ((rc = fix_net_listen_channel(net, FIX_BROKER_CHANNEL)) != 0) {
+    fprintf(stderr, "backstock: connector: LISTEN %s: %s\n", FIX_BROKER_CHANNEL, err_text(rc));
+    goto out;
+  }
+  log_msg(LOGL_INFO, "main", "connector %s: %s -> %s at %s:%u, account %s (run %lld)",
+          BACKSTOCK_VERSION, svc->cfg.broker_sender_comp_id, svc->cfg.broker_target_comp_id,
+          svc->cfg.broker_host, svc->cfg.broker_port, svc->cfg.broker_account, run.id);
+  rc = fix_net_run(net, &connector_stop, 0);
+  if (rc != 0)
+    log_msg(LOGL_ERROR, "main", "connector stopped: %s", err_text(rc));
+  else
+    log_msg(LOGL_INFO, "main", "connector stopped");
+out:
+  fix_net_free(net);
+  fix_broker_free(app);
+  if (run.id != 0 && svc->conn != NULL)
+    db_txn(svc->conn, "finish_run", finish_run, &run);
+  close_database(svc);
+  return rc;
+}
+
+/* The options of "order ...": each "--name value", at most once. */
+struct order_opts {
+  const char *id, *symbol, *side, *qty, *limit, *tif, *isin, *note;
+};
+
+static int order_opts_parse(int argc, char **argv, int i, struct order_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  for (; i < argc; i += 2) {
+    static const char *const names[] = {"--id",    "--symbol", "--side", "--qty",
+                                        "--limit", "--tif",    "--isin", "--note"};
+    const char **slots[] = {&o->id,    &o->symbol, &o->side, &o->qty,
+                            &o->limit, &o->tif,    &o->isin, &o->note};
+    size_t k;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++)
+      if (strcmp(argv[i], names[k]) == 0)
+        break;
+    if (k == sizeof names / sizeof names[0] || i + 1 >= argc || *slots[k] != NULL) {
+      fprintf(stderr, "backstock: order: bad or repeated option %s\n", argv[i]);
+      return -ERR_INVALID_ARGUMENT;
+    }
+    *slots[k] = argv[i + 1];
+  }
+  return 0;
+}
+
+static int parse_order_id(const char *s, uint64_t *out)
+{
+  char *end;
+  if (s == NULL || s[0] < '1' || s[0] > '9')
+    return -ERR_INVALID_ARGUMENT;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > (unsigned long long)INT64_MAX)
+    return -ERR_INVALID_ARGUMENT;
+  *out = v;
+  return 0;
+}
+
+static int parse_amount(const char *s, struct money *out)
+{
+  return money_parse(s, strlen(s), FIX_BROKER_QTY_SCALE, 0, out) == 0 ? 0 : -ERR_INVALID_ARGUMENT;
+}
+
+/* The request of "order place" from its options (bad usage: -ERR_INVALID_ARGUMENT). */
+static int order_req(const struct order_opts *o, struct fix_broker_order_req *req)
+{
+  memset(req, 0, sizeof *req);
+  if (parse_order_id(o->id, &req->id) != 0 || o->symbol == NULL || o->side == NULL ||
+      o->qty == NULL || parse_amount(o->qty, &req->qty) != 0)
+    return -ERR_INVALID_ARGUMENT;
+  req->symbol = o->symbol;
+  req->isin = o->isin;
+  req->note = o->note;
+  if (strcmp(o->side, "buy") == 0)
+    req->side = FIX_BROKER_BUY;
+  else if (strcmp(o->side, "sell") == 0)
+    req->side = FIX_BROKER_SELL;
+  else
+    return -ERR_INVALID_ARGUMENT;
+  req->type = FIX_BROKER_MARKET;
+  if (o->limit != NULL) {
+    req->type = FIX_BROKER_LIMIT;
+    if (parse_amount(o->limit, &req->price) != 0)
+      return -ERR_INVALID_ARGUMENT;
+  }
+  req->tif = FIX_BROKER_DAY;
+  if (o->tif != NULL && strcmp(o->tif, "ioc") == 0)
+    req->tif = FIX_BROKER_IOC;
+  else if (o->tif != NULL && strcmp(o->tif, "day") != 0)
+    return -ERR_INVALID_ARGUMENT;
+  return 0;
+}
+
+static void print_money(const char *name, struct money m)
+{
+  char buf[MONEY_STR_MAX];
+  money_format(m, buf, sizeof buf);
+  printf("%s=%s\n", name, buf);
+}
+
+static int print_exec(void *cls, const struct fix_broker_exec *e)
+{
+  char q[MONEY_STR_MAX], px[MONEY_STR_MAX], cum[MONEY_STR_MAX];
+  (void)cls;
+  money_format(e->last_qty, q, sizeof q);
+  money_format(e->last_px, px, sizeof px);
+  money_format(e->cum_qty, cum, sizeof cum);
+  printf("execution cursor=%lld exec_id=%s exec_type=%c ord_status=%c last_qty=%s last_px=%s "
+         "cum_qty=%s%s%s\n",
+         (long long)e->cursor, e->exec_id, e->exec_type, e->ord_status, q, px, cum,
+         e->exec_ref_id[0] != '\0' ? " exec_ref_id=" : "", e->exec_ref_id);
+  return 0;
+}
+
+static int order_show(struct db_conn *c, uint64_t id)
+{
+  struct fix_broker_order o;
+  int rc = fix_broker_get(c, id, &o);
+  if (rc != 0)
+    return rc;
+  printf("id=%llu\ncl_ord_id=%s\nsymbol=%s\n", (unsigned long long)o.id, o.cl_ord_id, o.symbol);
+  if (o.isin[0] != '\0')
+    printf("isin=%s\n", o.isin);
+  printf("side=%s\ntype=%s\ntif=%s\n", o.side == FIX_BROKER_BUY ? "buy" : "sell",
+         o.type == FIX_BROKER_LIMIT ? "limit" : "market", o.tif == FIX_BROKER_IOC ? "ioc" : "day");
+  print_money("qty", o.qty);
+  if (o.type == FIX_BROKER_LIMIT)
+    print_money("limit", o.price);
+  printf("state=%s\ncancel=%s\n", fix_broker_state_name(o.state), fix_broker_cancel_name(o.cancel));
+  print_money("cum_qty", o.cum_qty);
+  print_money("leaves_qty", o.leaves_qty);
+  print_money("avg_px", o.avg_px);
+  printf("broker_order_id=%s\nsent_seq=%llu\n", o.broker_order_id, (unsigned long long)o.sent_seq);
+  if (o.last_text[0] != '\0')
+    printf("text=%s\n", o.last_text);
+  int n = fix_broker_executions(c, 0, id, 100000, print_exec, NULL);
+  return n < 0 ? n : 0;
+}
+
+/* "order place|cancel|show": 0, -ERR_INVALID_ARGUMENT (usage) or the failure. */
+static int order_command(struct service *svc, int argc, char **argv, int i)
+{
+  struct order_opts o;
+  struct fix_broker_order_req req;
+  uint64_t id = 0;
+  const char *what = i < argc ? argv[i] : "";
+  int rc;
+  if (order_opts_parse(argc, argv, i + 1, &o) != 0 || parse_order_id(o.id, &id) != 0 ||
+      (strcmp(what, "place") == 0 && order_req(&o, &req) != 0) ||
+      (strcmp(what, "place") != 0 &&
+       (o.symbol != NULL || o.side != NULL || o.qty != NULL || o.limit != NULL || o.tif != NULL ||
+        o.isin != NULL || o.note != NULL)) ||
+      (strcmp(what, "place") != 0 && strcmp(what, "cancel") != 0 && strcmp(what, "show") != 0)) {
+    usage(stderr);
+    return -ERR_INVALID_ARGUMENT;
+  }
+  if ((rc = open_database(svc, true)) != 0) {
+    close_database(svc);
+    return rc;
+  }
+  if (strcmp(what, "place") == 0) {
+    rc = fix_broker_place(svc->conn, &req);
+    if (rc == -ERR_INVALID_ARGUMENT) {
+      fprintf(stderr, "backstock: order place: a value is out of range (symbol, ISIN, "
+                      "quantity, price or note)\n");
+      close_database(svc);
+      return rc; /* usage: exit 2 */
+    }
+    if (rc == 0)
+      printf("order %llu placed (ClOrdID BS%llu)\n", (unsigned long long)id,
+             (unsigned long long)id);
+  } else if (strcmp(what, "cancel") == 0) {
+    rc = fix_broker_cancel(svc->conn, id);
+    if (rc == 0)
+      printf("order %llu: cancel requested\n", (unsigned long long)id);
+  } else {
+    rc = order_show(svc->conn, id);
+  }
+  if (rc != 0)
+    fprintf(stderr, "backstock: order %s %llu: %s (%s)\n", what, (unsigned long long)id,
+            err_text(rc), err_name(rc));
+  close_database(svc);
+  return rc;
+}
+
 static int pg_command(struct service *svc, const char *what)
 {
   int rc;
@@ -262,6 +526,10 @@ int main(int argc, char **argv)
     rc = 0;
   } else if (strcmp(cmd, "pg") == 0) {
     rc = pg_command(&svc, i + 1 < argc ? argv[i + 1] : NULL);
+  } else if (strcmp(cmd, "connector") == 0) {
+    rc = connector(&svc);
+  } else if (strcmp(cmd, "order") == 0) {
+    rc = order_command(&svc, argc, argv, i + 1);
   } else {
     usage(stderr);
     cfg_free(&svc.cfg);

@@ -71,7 +71,7 @@ static void test_keys_table(void **state)
   (void)state;
   size_t n = 0;
   const struct cfg_key *k = cfg_keys(&n);
-  assert_int_equal(n, 10);
+  assert_int_equal(n, 19);
   for (size_t i = 0; i < n; i++) {
     /* The variable is the key in upper case behind BACKSTOCK_. */
     char want[128];
@@ -406,7 +406,16 @@ static void test_print_defaults(void **state)
                            "log_format = text\n"
                            "db_max_retries = 10\n"
                            "db_pool_size = 4\n"
-                           "http_threads = 4\n");
+                           "http_threads = 4\n"
+                           "broker = 127.0.0.1:9878\n"
+                           "broker_sender_comp_id = BACKSTOCK\n"
+                           "broker_target_comp_id = BROKER\n"
+                           "broker_account = RESERVE\n"
+                           "fix_heartbeat_s = 30\n"
+                           "fix_reset_time = 17:00\n"
+                           "fix_time_zone = America/New_York\n"
+                           "fix_rate_per_s = 50\n"
+                           "fix_reset_on_logon = false\n");
   free(out);
   cfg_free(&c);
 }
