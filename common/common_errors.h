@@ -59,7 +59,7 @@
   X(API_UNAVAILABLE, 3004, 503, "service unavailable")                                             \
   X(FIX_GARBLED, 4001, 400, "garbled FIX message")                                                 \
   X(FIX_MISSING, 4002, 400, "FIX field missing")                                                   \
-  X(FIX_FORMAT, 4003, 400, "FIX field value has the wrong format")                                \
+  X(FIX_FORMAT, 4003, 400, "FIX field value has the wrong format")                                 \
   X(FIX_NOT_LOGGED_ON, 4004, 503, "FIX session not logged on")                                     \
   X(FIX_RATE, 4005, 503, "FIX outbound rate limit reached")                                        \
   X(FIX_SESSION_BUSY, 4006, 409, "FIX session active in another process")                          \

@@ -374,10 +374,10 @@ struct fix_out {
   bool seq_consumed;
   bool stored;
   uint64_t app_ref;
-  int64_t sending_ms;    /* 52 */
-  uint32_t frame_off;    /* the whole frame: outbuf[frame_off .. +frame_len) */
+  int64_t sending_ms; /* 52 */
+  uint32_t frame_off; /* the whole frame: outbuf[frame_off .. +frame_len) */
   uint32_t frame_len;
-  uint32_t body_off;     /* fields after the standard header, before 10= */
+  uint32_t body_off; /* fields after the standard header, before 10= */
   uint32_t body_len;
 };
 
@@ -851,7 +851,8 @@ int fix_broker_get(struct db_conn *c, uint64_t id, struct fix_broker_order *out)
 /**
  * fix_broker_executions() - executions with cursor > @after, in order, at
  * most @max, of order @order_id (0: of every order), each handed to @fn.
- * Returns the number handed over (>= 0) or -ERR_DB_* / -ERR_NOMEM.
+ * Returns the number handed over (>= 0), -ERR_DB_* or -ERR_INTERNAL (a row that does not read
+ * back).
  */
 int fix_broker_executions(struct db_conn *c, int64_t after, uint64_t order_id, size_t max,
                           fix_broker_exec_fn fn, void *cls);
@@ -1041,8 +1042,10 @@ int fix_sim_totals_fill(struct fix_sim_totals *t, struct money qty, struct money
 int fix_sim_split(struct money qty, uint32_t n, uint32_t k, struct money *part, uint32_t *n_eff);
 
 /**
- * fix_sim_settle_date() - SettlDate: @trade_day + @settle_days business
- * days of @cal.  Returns 0 or -ERR_CAL_DATE_RANGE.
+ * fix_sim_settle_date() - SettlDate: the date @settle_days business days
+ * of @cal after @trade_day (cal_add_business_days(): a fill on a Saturday
+ * settles T+1 on Monday; T+0 is the trade date or the next business day).
+ * Returns 0 or -ERR_CAL_DATE_RANGE.
  */
 int fix_sim_settle_date(const struct cal *cal, int32_t trade_day, unsigned settle_days,
                         int32_t *out);

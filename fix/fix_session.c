@@ -972,7 +972,9 @@ void fix_session_on_msg(struct fix_session *s, const struct fix_msg *m, int64_t 
   s->stats.msgs_in++;
   s->last_recv_ms = now;
   uint64_t seq = 0;
-  if (fix_msg_u64(m, FIX_TAG_MSG_SEQ_NUM, &seq) != 0 || seq == 0) {
+  bool seq_reset = fix_msg_is(m, "4") && !flag_yes(m, FIX_TAG_GAP_FILL);
+  /* A SequenceReset-Reset's number is ignored, so it may even be 0. */
+  if (fix_msg_u64(m, FIX_TAG_MSG_SEQ_NUM, &seq) != 0 || (seq == 0 && !seq_reset)) {
     if (s->state == FIX_ST_ACTIVE || s->state == FIX_ST_LOGOUT_SENT)
       send_logout(s, "MsgSeqNum missing or invalid", now);
     closing(s, "message without a valid MsgSeqNum", now);
@@ -983,7 +985,7 @@ void fix_session_on_msg(struct fix_session *s, const struct fix_msg *m, int64_t 
     return;
   }
   /* SequenceReset-Reset: the number of the message does not matter. */
-  if (fix_msg_is(m, "4") && !flag_yes(m, FIX_TAG_GAP_FILL)) {
+  if (seq_reset) {
     uint64_t ns = 0;
     if (!header_ok(s, m, seq, false, now)) /* a reset consumes no number */
       return;

@@ -589,6 +589,8 @@ int fix_store_persist(struct fix_store *st, const struct fix_out *batch, size_t 
       }
       enum db_qs qs = persist_body(st->c, &p);
       rc = qs >= 0 ? 0 : qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
+      if (rc == -ERR_DB_HARD && !st->busy && PQstatus(st->c->pg) != CONNECTION_OK)
+        rc = -ERR_DB_CONFLICT; /* the connection was lost: reconnect and run it again */
     }
     rc = txn_result(st, rc);
   }

@@ -56,6 +56,7 @@ static void add(struct tbatch *b, uint64_t seq, const char *type, bool stored, i
   util_strlcpy(f->msg_type, type, sizeof f->msg_type);
   f->seq_consumed = true;
   f->stored = stored;
+  f->app_ref = seq; /* the application's hook runs only for batches with its frames */
   f->sending_ms = sending_ms;
   f->frame_off = (uint32_t)b->used;
   memcpy(b->buf + b->used, head, sizeof head - 1);
