@@ -285,12 +285,14 @@ static void ep_disconnect(struct fix_net *n, struct ep *e, const char *why, int6
   (void)n;
   if (e->conn == NULL)
     return;
-  conn_free(e->conn);
+  struct conn *c = e->conn;
   e->conn = NULL;
   fix_session_disconnected(e->s, why);
-  /* Numbers handled before the drop must be durable before another process may take over. */
+  /* Numbers handled before the drop are durable, and the lock free, before the
+     peer sees the close: a reconnect to another process finds the session ready. */
   ep_flush(e, now);
   ep_unlock(e);
+  conn_free(c);
   ep_schedule_reconnect(e, now);
 }
 
