@@ -1,15 +1,23 @@
 /*
  * Test helpers: per-test databases on the server the harness started,
- * temporary folders, and process inspection through /proc.
+ * temporary folders, process inspection through /proc, and child
+ * processes (spawned in their own process group with an exact
+ * environment, waited for with bounded waits).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/support/testsupport.h"
@@ -228,4 +236,137 @@ int ts_wait_no_procs(const char *dir, unsigned ms)
   while ((n = ts_procs_in_dir(dir)) > 0 && util_mono_ms() < end)
     util_sleep_ms(100);
   return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Processes                                                           */
+/* ------------------------------------------------------------------ */
+
+uint16_t ts_free_port(void)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  socklen_t len = sizeof a;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    fail_msg("socket: %s", strerror(errno));
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    int e = errno;
+    close(fd);
+    fail_msg("bind 127.0.0.1:0: %s", strerror(e));
+  }
+  close(fd);
+  if (ntohs(a.sin_port) == 0)
+    fail_msg("no free port on 127.0.0.1");
+  return ntohs(a.sin_port);
+}
+
+pid_t ts_spawn(char *const argv[], const char *const env[], const char *out_path,
+               const char *err_path)
+{
+  static const char *const empty[] = {NULL};
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0)
+    fail_msg("fork: %s", strerror(errno));
+  if (pid == 0) {
+    setpgid(0, 0);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+      _exit(126);
+    /* The test may have blocked or ignored signals; the child starts clean. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    execve(argv[0], argv, (char *const *)(env != NULL ? env : empty));
+    _exit(127);
+  }
+  setpgid(pid, pid); /* also here, so no signal can miss the group */
+  return pid;
+}
+
+bool ts_wait_exit(pid_t pid, unsigned ms, int *status)
+{
+  int st = 0;
+  int64_t end = util_mono_ms() + ms;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      if (status != NULL)
+        *status = st;
+      return true;
+    }
+    if (r < 0 && errno != EINTR)
+      fail_msg("waitpid(%ld): %s", (long)pid, strerror(errno));
+    if (util_mono_ms() >= end)
+      return false;
+    util_sleep_ms(20);
+  }
+}
+
+void ts_kill(pid_t pid, int sig)
+{
+  if (pid > 0)
+    kill(-pid, sig);
+}
+
+void ts_dump_file(const char *title, const char *path)
+{
+  enum { MAX = 32 * 1024 };
+  char *buf = NULL;
+  size_t len = 0;
+  if (util_read_file(path, 64u << 20, &buf, &len) != 0)
+    return;
+  if (len > 0)
+    fprintf(stderr, "----- %s (%s)%s -----\n%s%s----- end of %s -----\n", title, path,
+            len > MAX ? ", last part" : "", len > MAX ? buf + len - MAX : buf,
+            buf[len - 1] == '\n' ? "" : "\n", title);
+  free(buf);
+}
+
+/* The first whole line of @text starting with @prefix, or NULL; *n its length. */
+static const char *find_line(const char *text, size_t len, const char *prefix, size_t *n)
+{
+  size_t pl = strlen(prefix);
+  for (size_t i = 0; i < len;) {
+    const char *nl = memchr(text + i, '\n', len - i);
+    if (nl == NULL)
+      return NULL;
+    size_t ll = (size_t)(nl - (text + i));
+    if (ll >= pl && memcmp(text + i, prefix, pl) == 0) {
+      *n = ll;
+      return text + i;
+    }
+    i += ll + 1;
+  }
+  return NULL;
+}
+
+bool ts_wait_line(const char *path, const char *prefix, unsigned ms, char *buf, size_t size)
+{
+  int64_t end = util_mono_ms() + ms;
+  for (;;) {
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    if (util_read_file(path, 16u << 20, &text, &len) == 0) {
+      const char *line = find_line(text, len, prefix, &n);
+      if (line != NULL) {
+        if (size > 0) {
+          size_t k = n < size - 1 ? n : size - 1;
+          memcpy(buf, line, k);
+          buf[k] = '\0';
+        }
+        free(text);
+        return true;
+      }
+      free(text);
+    }
+    if (util_mono_ms() >= end)
+      return false;
+    util_sleep_ms(20);
+  }
 }

@@ -3,15 +3,19 @@
  * ts_db_create(), which makes a fresh database on the server named by
  * BACKSTOCK_TEST_DATABASE_URL and fails the test loudly when the variable
  * is missing or the server does not answer (never a silent skip).
+ * Tests that run real processes spawn them with ts_spawn() (own process
+ * group, exact environment, output to files) and wait with bounded waits.
  */
 #ifndef BACKSTOCK_TESTSUPPORT_H
 #define BACKSTOCK_TESTSUPPORT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/types.h>
 
 #include "db/db.h"
 
@@ -59,5 +63,45 @@ int ts_procs_with_env(const char *needle);
 
 /* Wait until ts_procs_in_dir(dir) == 0, at most @ms; returns the last count. */
 int ts_wait_no_procs(const char *dir, unsigned ms);
+
+/* ------------------------------------------------------------------ */
+/* Processes (generalised from tests/e2e/test_e2e_service.c)           */
+/* ------------------------------------------------------------------ */
+
+/* A port on 127.0.0.1 that was free a moment ago; fails the test if none. */
+uint16_t ts_free_port(void);
+
+/*
+ * ts_spawn() - run argv[0] (a path) with @argv in its own process group,
+ * stdin from /dev/null, stdout and stderr to @out_path and @err_path
+ * (created or truncated).  @env is the exact environment: a NULL-ended
+ * list of "KEY=value" (NULL: empty).  Returns the child's pid (which is
+ * also its process group id); fails the test if fork() fails.
+ */
+pid_t ts_spawn(char *const argv[], const char *const env[], const char *out_path,
+               const char *err_path);
+
+/*
+ * ts_wait_exit() - wait at most @ms for child @pid to end.  Returns true
+ * with its wait status in *status (may be NULL), false on timeout.
+ */
+bool ts_wait_exit(pid_t pid, unsigned ms, int *status);
+
+/* ts_kill() - send @sig to the process group of @pid (as ts_spawn made it). */
+void ts_kill(pid_t pid, int sig);
+
+/*
+ * ts_dump_file() - print a file (its last 32 KiB) to stderr framed by
+ * @title, for failure reports; nothing when it is missing or empty.
+ */
+void ts_dump_file(const char *title, const char *path);
+
+/*
+ * ts_wait_line() - poll the file at @path (a child's stdout) every 20 ms,
+ * at most @ms, until a whole line (ending in a newline) starts with
+ * @prefix.  Returns true with that line, without its newline, in @buf
+ * (@size bytes, truncated); false on timeout.
+ */
+bool ts_wait_line(const char *path, const char *prefix, unsigned ms, char *buf, size_t size);
 
 #endif
