@@ -31,10 +31,11 @@
 
 #include "fix/fix.h"
 
-#define OUT_MIN_ROOM  1024
-#define TEST_REQ_MAX  32
-#define QUEUE_MAX     10000 /* out-of-order messages kept; more: disconnect */
-#define RESEND_MAX_MS 86400000LL
+#define OUT_MIN_ROOM    1024
+#define TEST_REQ_MAX    32
+#define QUEUE_MAX       10000              /* out-of-order messages kept; more: disconnect */
+#define QUEUE_BYTES_MAX (16 * 1024 * 1024) /* ... and their bytes */
+#define RESEND_MAX_MS   86400000LL
 
 struct queued {
   uint64_t seq;
@@ -62,6 +63,7 @@ struct fix_session {
   /* Out-of-order messages, sorted by seq. */
   struct queued *q;
   size_t nq, capq;
+  size_t q_bytes;
   /* Outbox. */
   char *outbuf;
   size_t out_len, out_cap;
@@ -120,6 +122,7 @@ static void queue_clear(struct fix_session *s)
   for (size_t i = 0; i < s->nq; i++)
     free(s->q[i].frame);
   s->nq = 0;
+  s->q_bytes = 0;
 }
 
 void fix_session_free(struct fix_session *s)
@@ -672,7 +675,7 @@ static void enqueue(struct fix_session *s, const struct fix_msg *m, uint64_t seq
     i--;
   if (i > 0 && s->q[i - 1].seq == seq)
     return; /* already queued */
-  if (s->nq >= QUEUE_MAX) {
+  if (s->nq >= QUEUE_MAX || s->q_bytes + m->len > QUEUE_BYTES_MAX) {
     closing(s, "too many messages beyond a sequence gap", now);
     return;
   }
@@ -691,6 +694,7 @@ static void enqueue(struct fix_session *s, const struct fix_msg *m, uint64_t seq
   memmove(s->q + i + 1, s->q + i, (s->nq - i) * sizeof *s->q);
   s->q[i] = (struct queued){.seq = seq, .frame = copy, .len = m->len, .answered = answered};
   s->nq++;
+  s->q_bytes += m->len;
   s->stats.queued_out_of_order++;
 }
 
@@ -698,8 +702,10 @@ static void enqueue(struct fix_session *s, const struct fix_msg *m, uint64_t seq
 static void queue_trim(struct fix_session *s)
 {
   size_t k = 0;
-  while (k < s->nq && s->q[k].seq < s->next_in)
+  while (k < s->nq && s->q[k].seq < s->next_in) {
+    s->q_bytes -= s->q[k].len;
     free(s->q[k++].frame);
+  }
   if (k > 0) {
     memmove(s->q, s->q + k, (s->nq - k) * sizeof *s->q);
     s->nq -= k;
@@ -834,6 +840,7 @@ static void drain_queue(struct fix_session *s, int64_t now)
     struct queued q = s->q[0];
     memmove(s->q, s->q + 1, (s->nq - 1) * sizeof *s->q);
     s->nq--;
+    s->q_bytes -= q.len;
     struct fix_msg *m = malloc(sizeof *m);
     if (m != NULL && fix_parse(q.frame, q.len, m, NULL) == 0) {
       if (q.answered) {
