@@ -410,8 +410,10 @@ struct fix_app {
   /* An application message, in sequence, validated (@info lists tags we
      do not know: the message still arrives).  Return 0 when handled, 1
      when the application does not handle this type (the session answers
-     BusinessMessageReject 380=3), a negative error when it failed (logged,
-     the message stays consumed: the application must be idempotent). */
+     BusinessMessageReject 380=3), a negative error when it could not
+     handle it for now (a database failure): the message is then not
+     consumed, the connection ends, and the peer resends it after the next
+     Logon, so the application must be idempotent (ExecID). */
   int (*on_message)(void *ctx, struct fix_session *s, const struct fix_msg *m,
                     const struct fix_valid_info *info);
   /* Logged on (both Logons exchanged). */

@@ -824,11 +824,20 @@ static void process_in_order(struct fix_session *s, const struct fix_msg *m, uin
     return;
   }
   int rc = s->app.on_message(s->app.ctx, s, m, &info);
-  if (rc == 1)
+  if (rc == 1) {
     send_business_reject(s, seq, m, "Unsupported Message Type", now);
-  else if (rc < 0)
-    log_msg(LOGL_ERROR, "fix", "%s: the application failed on message %llu: %s", s->id,
-            (unsigned long long)seq, err_text(rc));
+  } else if (rc < 0) {
+    /* Not consumed: a fill the application could not record must not be
+       lost.  The connection ends; after the next Logon the number is missing
+       again and the peer resends the message. */
+    s->next_in = seq;
+    s->seqs_dirty = true;
+    log_msg(LOGL_ERROR, "fix",
+            "%s: the application could not handle message %llu (%s): disconnecting so that "
+            "it is sent again",
+            s->id, (unsigned long long)seq, err_text(rc));
+    closing(s, "the application failed on a message", now);
+  }
 }
 
 /* Handle what the queue holds once the gap before it is filled. */

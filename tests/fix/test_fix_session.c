@@ -369,6 +369,18 @@ static void test_reject_and_business_reject(void **state)
   teardown_fake(f);
 }
 
+static void test_app_failure_not_consumed(void **state)
+{
+  (void)state;
+  struct fake *f = logged_on();
+  f->app_rc = -ERR_DB_HARD; /* the fill could not be recorded */
+  feed(f, "35=8|34=2|49=CLIENT|52=now|56=BROKER|37=O|17=E|150=F|39=2|55=X|54=1|14=1|151=0|6=1|");
+  assert_int_equal(f->app_msgs, 1);
+  assert_int_equal(fix_session_next_in(f->s), 2); /* asked for again after the next Logon */
+  assert_int_equal(fix_session_state(f->s), FIX_ST_CLOSING);
+  teardown_fake(f);
+}
+
 static void test_timers(void **state)
 {
   (void)state;
@@ -461,6 +473,7 @@ int main(void)
       cmocka_unit_test(test_resend_answer),
       cmocka_unit_test(test_sequence_reset),
       cmocka_unit_test(test_reject_and_business_reject),
+      cmocka_unit_test(test_app_failure_not_consumed),
       cmocka_unit_test(test_timers),
       cmocka_unit_test(test_logout_exchange),
       cmocka_unit_test(test_rate_limit),
