@@ -67,7 +67,21 @@
   X(FIX_NET, 4008, 503, "FIX network error")                                                       \
   X(FIX_ORDER_CONFLICT, 4009, 409, "order id already used with different terms")                   \
   X(FIX_ORDER_UNKNOWN, 4010, 404, "no such broker order")                                          \
-  X(FIX_ORDER_FINAL, 4011, 409, "broker order already in a final state")
+  X(FIX_ORDER_FINAL, 4011, 409, "broker order already in a final state")                           \
+  X(CUSTODY_XML, 5001, 400, "malformed XML document")                                              \
+  X(CUSTODY_FORBIDDEN, 5002, 400, "DTD, entity or external reference not allowed")                 \
+  X(CUSTODY_NAMESPACE, 5003, 400, "wrong document type, namespace or version")                     \
+  X(CUSTODY_TOO_LARGE, 5004, 413, "document exceeds the size limit")                               \
+  X(CUSTODY_DEPTH, 5005, 400, "document nested too deeply")                                        \
+  X(CUSTODY_TEXT_LONG, 5006, 400, "field longer than allowed")                                     \
+  X(CUSTODY_MISSING, 5007, 400, "required element missing")                                        \
+  X(CUSTODY_VALUE, 5008, 400, "invalid value in a custodian document")                             \
+  X(CUSTODY_MT535, 5009, 400, "malformed MT535 message")                                           \
+  X(CUSTODY_PAGES, 5010, 422, "statement pages missing or duplicated")                             \
+  X(CUSTODY_ACCOUNT, 5011, 403, "account servicer or safekeeping account not allowed")             \
+  X(CUSTODY_DUPLICATE, 5012, 409, "document already ingested")                                     \
+  X(CUSTODY_FEED, 5013, 502, "custodian feed unavailable")                                         \
+  X(CUSTODY_CONFLICT, 5014, 409, "document contradicts one already stored")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,

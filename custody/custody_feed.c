@@ -1,0 +1,2 @@
+/* custody_feed.c: being written. */
+#include "custody/custody.h"

@@ -1,0 +1,2 @@
+/* custody_mt535.c: being written. */
+#include "custody/custody.h"

@@ -1,0 +1,2 @@
+/* custody_semt002.c: being written. */
+#include "custody/custody.h"

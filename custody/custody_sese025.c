@@ -1,0 +1,2 @@
+/* custody_sese025.c: being written. */
+#include "custody/custody.h"

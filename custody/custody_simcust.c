@@ -1,0 +1,2 @@
+/* custody_simcust.c: being written. */
+#include "custody/custody.h"

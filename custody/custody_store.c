@@ -1,0 +1,2 @@
+/* custody_store.c: being written. */
+#include "custody/custody.h"
