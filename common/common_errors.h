@@ -80,7 +80,7 @@
   X(CUSTODY_PAGES, 5010, 422, "statement pages missing or duplicated")                             \
   X(CUSTODY_ACCOUNT, 5011, 403, "account servicer or safekeeping account not allowed")             \
   X(CUSTODY_DUPLICATE, 5012, 409, "document already ingested")                                     \
-  X(CUSTODY_FEED, 5013, 502, "custodian feed unavailable")                                         \
+  X(CUSTODY_FEED, 5013, 503, "custodian feed unavailable")                                         \
   X(CUSTODY_CONFLICT, 5014, 409, "document contradicts one already stored")
 
 enum err_code {

@@ -42,9 +42,9 @@
 
 /* Limits on outside input (custody_limits_default()). */
 struct custody_limits {
-  uint64_t max_bytes;  /* whole document; default 512 MiB */
-  unsigned max_depth;  /* element nesting; default 64 */
-  size_t max_text;     /* one text node or MT535 field; default 4096 */
+  uint64_t max_bytes;     /* whole document; default 512 MiB */
+  unsigned max_depth;     /* element nesting; default 64 */
+  size_t max_text;        /* one text node or MT535 field; default 4096 */
   uint64_t max_positions; /* per document; default 10,000,000 */
 };
 
@@ -72,17 +72,17 @@ enum custody_update { CUSTODY_UPDATE_COMPLETE = 1, CUSTODY_UPDATE_DELTA };
 /* The statement's general details, known before its first position. */
 struct custody_stmt {
   enum custody_kind kind;
-  char stmt_id[CUSTODY_ID_MAX];    /* StmtId or 20C::SEME; "" when absent */
-  uint32_t page_no;                /* Pgntn/PgNb or 28E */
-  bool last_page;                  /* Pgntn/LastPgInd or 28E LAST/ONLY */
-  int32_t stmt_day;                /* calendar day of StmtDtTm (Dt, or DtTm in UTC) */
-  int64_t stmt_ms;                 /* StmtDtTm as UTC ms; the day's midnight when only a date */
+  char stmt_id[CUSTODY_ID_MAX]; /* StmtId or 20C::SEME; "" when absent */
+  uint32_t page_no;             /* Pgntn/PgNb or 28E */
+  bool last_page;               /* Pgntn/LastPgInd or 28E LAST/ONLY */
+  int32_t stmt_day;             /* calendar day of StmtDtTm (Dt, or DtTm in UTC) */
+  int64_t stmt_ms;              /* StmtDtTm as UTC ms; the day's midnight when only a date */
   bool stmt_has_time;
-  char frequency[5];               /* Frqcy code (DAIL...), "" when absent */
-  enum custody_update update;      /* COMP / DELT */
-  enum custody_basis basis;        /* SETT / TRAD / CONT */
-  bool activity;                   /* ActvtyInd */
-  bool sub_accounts;               /* SubAcctInd */
+  char frequency[5];                     /* Frqcy code (DAIL...), "" when absent */
+  enum custody_update update;            /* COMP / DELT */
+  enum custody_basis basis;              /* SETT / TRAD / CONT */
+  bool activity;                         /* ActvtyInd */
+  bool sub_accounts;                     /* SubAcctInd */
   char account_owner[CUSTODY_ID_MAX];    /* AcctOwnr: AnyBIC, LEI or proprietary id */
   char account_servicer[CUSTODY_ID_MAX]; /* AcctSvcr BIC (MT535: the sender BIC) */
   char safekeeping_account[CUSTODY_ID_MAX];
@@ -104,7 +104,7 @@ struct custody_qty {
 };
 
 struct custody_subbal {
-  char type[5];   /* SubBalTp code: PENR, PEND, BLOK, PLED, COLO, ... (or Prtry id, cut to 4) */
+  char type[5]; /* SubBalTp code: PENR, PEND, BLOK, PLED, COLO, ... (or Prtry id, cut to 4) */
   struct custody_qty qty;
 };
 
@@ -183,19 +183,19 @@ enum custody_direction { CUSTODY_RECEIVE = 1, CUSTODY_DELIVER = 2 };
 
 /* One settled transaction. */
 struct custody_settlement {
-  char tx_id[CUSTODY_ID_MAX];        /* TxIdDtls/AcctOwnrTxId */
+  char tx_id[CUSTODY_ID_MAX];          /* TxIdDtls/AcctOwnrTxId */
   char servicer_tx_id[CUSTODY_ID_MAX]; /* AcctSvcrTxId, "" when absent */
   char account_owner[CUSTODY_ID_MAX];
   char account_servicer[CUSTODY_ID_MAX];
   char safekeeping_account[CUSTODY_ID_MAX];
   char isin[CUSTODY_ISIN_LEN + 1];
-  struct custody_qty qty;            /* SttldQty */
-  enum custody_direction direction;  /* SctiesMvmntTp RECE / DELI */
-  bool against_payment;              /* Pmt APMT (else FREE) */
-  int32_t trade_day;                 /* TradDt, INT32_MIN when absent */
-  int32_t settlement_day;            /* EfctvSttlmDt (date part) */
-  struct money amount;               /* SttldAmt, scale 2; 0 when free of payment */
-  char currency[4];                  /* "" when free of payment */
+  struct custody_qty qty;           /* SttldQty */
+  enum custody_direction direction; /* SctiesMvmntTp RECE / DELI */
+  bool against_payment;             /* Pmt APMT (else FREE) */
+  int32_t trade_day;                /* TradDt, INT32_MIN when absent */
+  int32_t settlement_day;           /* EfctvSttlmDt (date part) */
+  struct money amount;              /* SttldAmt, scale 2; 0 when free of payment */
+  char currency[4];                 /* "" when free of payment */
 };
 
 /** custody_sese025_parse_mem() - one confirmation.  Returns 0 or -ERR_CUSTODY_*. */

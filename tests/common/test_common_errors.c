@@ -140,8 +140,9 @@ static void test_number_blocks(void **state)
     const char *prefix;
     int lo, hi;
   } blocks[] = {
-      {"MONEY_", 1000, 1099},   {"CAL_", 1100, 1199}, {"CFG_", 1200, 1299}, {"DB_", 2000, 2099},
-      {"MIGRATE_", 2100, 2199}, {"PG_", 2200, 2299},  {"API_", 3000, 3999}, {"FIX_", 4000, 4999},
+      {"MONEY_", 1000, 1099}, {"CAL_", 1100, 1199},     {"CFG_", 1200, 1299},
+      {"DB_", 2000, 2099},    {"MIGRATE_", 2100, 2199}, {"PG_", 2200, 2299},
+      {"API_", 3000, 3999},   {"FIX_", 4000, 4999},     {"CUSTODY_", 5000, 5999},
   };
   for (size_t i = 0; i < N_ROWS; i++) {
     int lo = 0, hi = 999; /* general */
