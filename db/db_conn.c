@@ -130,6 +130,8 @@ enum db_qs db__classify(struct db_conn *c, PGresult *res)
   }
   case PGRES_TUPLES_OK:
     return (enum db_qs)PQntuples(res);
+  case PGRES_EMPTY_QUERY: /* nothing but comments: a migration may be only a note */
+    return DB_QS_NONE;
   default:
     break;
   }
