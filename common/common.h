@@ -317,8 +317,8 @@ size_t log_format_line(char *buf, size_t size, enum log_format format, int64_t u
 /*
  * The service's configuration.  Defaults, then a file (key = value lines),
  * then BACKSTOCK_* environment variables, each later source overriding
- * the earlier.  database_url may hold a password: it is wiped by
- * cfg_free() and never logged.
+ * the earlier.  database_url may hold a password and custody_feed_token
+ * is a secret: both are wiped by cfg_free() and never logged.
  */
 struct cfg {
   char listen_host[CFG_STR_MAX];    /* BACKSTOCK_LISTEN host part */
@@ -343,6 +343,14 @@ struct cfg {
   char fix_time_zone[CFG_ID_MAX];         /* BACKSTOCK_FIX_TIME_ZONE */
   unsigned fix_rate_per_s;                /* BACKSTOCK_FIX_RATE_PER_S, 0 = unlimited */
   bool fix_reset_on_logon;                /* BACKSTOCK_FIX_RESET_ON_LOGON */
+  /* Custodian feeds ("backstock custody ..."). */
+  char custody_servicers[CFG_PATH_MAX]; /* BACKSTOCK_CUSTODY_SERVICERS, comma list */
+  char custody_accounts[CFG_PATH_MAX];  /* BACKSTOCK_CUSTODY_ACCOUNTS, comma list */
+  char custody_drop_dir[CFG_PATH_MAX];  /* BACKSTOCK_CUSTODY_DROP_DIR, relative: under data_dir */
+  char custody_feed_url[CFG_PATH_MAX];  /* BACKSTOCK_CUSTODY_FEED_URL, "" = no HTTP feed */
+  char *custody_feed_token;             /* BACKSTOCK_CUSTODY_FEED_TOKEN, secret, NULL = none */
+  unsigned custody_poll_ms;             /* BACKSTOCK_CUSTODY_POLL_MS */
+  uint64_t custody_max_bytes;           /* BACKSTOCK_CUSTODY_MAX_BYTES */
 };
 
 /* One documented key; the table drives parsing, printing and the README. */

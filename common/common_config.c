@@ -51,6 +51,20 @@ static const struct cfg_key keys[] = {
      "outbound FIX application messages per second (0-100000, 0 = unlimited)"},
     {"fix_reset_on_logon", "BACKSTOCK_FIX_RESET_ON_LOGON", "false",
      "true: every Logon asks for sequence numbers 1 (141=Y)"},
+    {"custody_servicers", "BACKSTOCK_CUSTODY_SERVICERS", "",
+     "allow-listed account servicers (BICs), comma-separated; empty refuses every document"},
+    {"custody_accounts", "BACKSTOCK_CUSTODY_ACCOUNTS", "",
+     "allow-listed safekeeping accounts, comma-separated; empty refuses every document"},
+    {"custody_drop_dir", "BACKSTOCK_CUSTODY_DROP_DIR", "custody-in",
+     "drop folder of custodian documents (relative: under data_dir); empty: no drop folder"},
+    {"custody_feed_url", "BACKSTOCK_CUSTODY_FEED_URL", "",
+     "custodian listing URL polled by `custody poll` (https; http only to 127.0.0.1)"},
+    {"custody_feed_token", "BACKSTOCK_CUSTODY_FEED_TOKEN", "",
+     "bearer token sent to the custodian feed (secret: shown as ***)"},
+    {"custody_poll_ms", "BACKSTOCK_CUSTODY_POLL_MS", "2000",
+     "pause between passes of the drop folder and the HTTP feed, ms (10-3600000)"},
+    {"custody_max_bytes", "BACKSTOCK_CUSTODY_MAX_BYTES", "536870912",
+     "largest custodian document accepted, bytes (1024-68719476736)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -69,15 +83,22 @@ void cfg_init(struct cfg *c)
       abort(); /* a default that does not parse is a broken invariant */
 }
 
+/* Wipe and free a secret string. */
+static void free_secret(char **p)
+{
+  if (*p != NULL) {
+    sodium_memzero(*p, strlen(*p));
+    free(*p);
+    *p = NULL;
+  }
+}
+
 void cfg_free(struct cfg *c)
 {
   if (c == NULL)
     return;
-  if (c->database_url != NULL) {
-    sodium_memzero(c->database_url, strlen(c->database_url));
-    free(c->database_url);
-    c->database_url = NULL;
-  }
+  free_secret(&c->database_url);
+  free_secret(&c->custody_feed_token);
 }
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -208,6 +229,32 @@ static int set_path(char *dst, size_t size, const char *v, int allow_empty)
   return 0;
 }
 
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+  char *end;
+  if (*s < '0' || *s > '9')
+    return -ERR_CFG_VALUE;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < lo || v > hi)
+    return -ERR_CFG_VALUE;
+  *out = v;
+  return 0;
+}
+
+/* A comma list of ids (the custodian's Max35Text): each item at most 35 characters. */
+static int set_list(char *dst, size_t size, const char *v)
+{
+  size_t item = 0;
+  for (const char *p = v; *p != '\0'; p++) {
+    if (*p == ',')
+      item = 0;
+    else if (*p != ' ' && ++item > 35)
+      return -ERR_CFG_VALUE;
+  }
+  return set_path(dst, size, v, 1);
+}
+
 /*
  * Control characters, or spaces around a value, are mistakes (a pasted
  * newline, a quoted "value "): refused, so what cfg_print writes always
@@ -243,7 +290,7 @@ static int set_by_index(struct cfg *c, size_t i, const char *v)
       return -ERR_CFG_VALUE;
     if (v[0] != '\0' && (dup = strdup(v)) == NULL)
       return -ERR_NOMEM;
-    cfg_free(c);
+    free_secret(&c->database_url);
     c->database_url = dup;
     return 0;
   }
@@ -289,6 +336,36 @@ static int set_by_index(struct cfg *c, size_t i, const char *v)
       return -ERR_CFG_VALUE;
     return 0;
   }
+  if (strcmp(k, "custody_servicers") == 0)
+    return set_list(c->custody_servicers, sizeof c->custody_servicers, v);
+  if (strcmp(k, "custody_accounts") == 0)
+    return set_list(c->custody_accounts, sizeof c->custody_accounts, v);
+  if (strcmp(k, "custody_drop_dir") == 0)
+    return set_path(c->custody_drop_dir, sizeof c->custody_drop_dir, v, 1);
+  if (strcmp(k, "custody_feed_url") == 0) {
+    if (v[0] != '\0' && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+      return -ERR_CFG_VALUE;
+    if (strchr(v, ' ') != NULL)
+      return -ERR_CFG_VALUE;
+    return set_path(c->custody_feed_url, sizeof c->custody_feed_url, v, 1);
+  }
+  if (strcmp(k, "custody_feed_token") == 0) {
+    char *dup = NULL;
+    if (strlen(v) > 4096)
+      return -ERR_CFG_VALUE;
+    for (const char *p = v; *p != '\0'; p++)
+      if (*p == ' ' || *p == '\t')
+        return -ERR_CFG_VALUE; /* one word: it goes into an HTTP header */
+    if (v[0] != '\0' && (dup = strdup(v)) == NULL)
+      return -ERR_NOMEM;
+    free_secret(&c->custody_feed_token);
+    c->custody_feed_token = dup;
+    return 0;
+  }
+  if (strcmp(k, "custody_poll_ms") == 0)
+    return parse_uint(v, 10, 3600000, &c->custody_poll_ms);
+  if (strcmp(k, "custody_max_bytes") == 0)
+    return parse_u64(v, 1024, 68719476736ull, &c->custody_max_bytes);
   return -ERR_CFG_UNKNOWN_KEY;
 }
 
@@ -523,4 +600,11 @@ void cfg_print(const struct cfg *c, FILE *out)
   fprintf(out, "fix_time_zone = %s\n", c->fix_time_zone);
   fprintf(out, "fix_rate_per_s = %u\n", c->fix_rate_per_s);
   fprintf(out, "fix_reset_on_logon = %s\n", c->fix_reset_on_logon ? "true" : "false");
+  fprintf(out, "custody_servicers = %s\n", c->custody_servicers);
+  fprintf(out, "custody_accounts = %s\n", c->custody_accounts);
+  fprintf(out, "custody_drop_dir = %s\n", c->custody_drop_dir);
+  fprintf(out, "custody_feed_url = %s\n", c->custody_feed_url);
+  fprintf(out, "custody_feed_token = %s\n", c->custody_feed_token != NULL ? "***" : "");
+  fprintf(out, "custody_poll_ms = %u\n", c->custody_poll_ms);
+  fprintf(out, "custody_max_bytes = %llu\n", (unsigned long long)c->custody_max_bytes);
 }

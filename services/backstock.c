@@ -14,6 +14,14 @@
  *   backstock order cancel --id N
  *   backstock order show --id N
  *                          place, cancel or show a broker order (docs/broker.md)
+ *   backstock custody ingest FILE...
+ *                          ingest custodian documents, one line per file
+ *   backstock custody watch
+ *                          ingest what is dropped into custody_drop_dir until SIGINT/SIGTERM
+ *   backstock custody poll [--once]
+ *                          poll the custodian's HTTP feed until SIGINT/SIGTERM (or one pass)
+ *   backstock custody show statements|positions|settlements|rejects [--isin X] [--account A]
+ *                          print what the custody store holds (docs/custody-store.md)
  *
  * Configuration: defaults < the file named by --config or BACKSTOCK_CONFIG
  * < BACKSTOCK_* variables.  Without BACKSTOCK_DATABASE_URL the service
@@ -28,6 +36,7 @@
 
 #include "api/api.h"
 #include "common/common.h"
+#include "custody/custody.h"
 #include "db/db.h"
 #include "fix/fix.h"
 #include "migrations/migrations.h"
@@ -46,11 +55,16 @@ struct service {
 static void usage(FILE *out)
 {
   fputs("usage: backstock [--config FILE] [serve | migrate | config | version | pg start|stop\n"
-        "                                    | connector | order place|cancel|show ...]\n"
+        "                                    | connector | order place|cancel|show ...\n"
+        "                                    | custody ingest|watch|poll|show ...]\n"
         "  order place --id N --symbol S --side buy|sell --qty Q [--limit P] [--tif day|ioc]\n"
         "              [--isin I] [--note T]\n"
         "  order cancel --id N\n"
         "  order show --id N\n"
+        "  custody ingest FILE...\n"
+        "  custody watch\n"
+        "  custody poll [--once]\n"
+        "  custody show statements|positions|settlements|rejects [--isin X] [--account A]\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
         out);
 }
@@ -465,6 +479,180 @@ static int order_command(struct service *svc, int argc, char **argv, int i)
   return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Custodian documents                                                 */
+/* ------------------------------------------------------------------ */
+
+static volatile int custody_stop;
+
+static void on_custody_stop(int sig)
+{
+  (void)sig;
+  custody_stop = 1;
+}
+
+/* The database and a store with the configured allow-list and size limit. */
+static int custody_open(struct service *svc, struct custody_store **out)
+{
+  struct custody_limits lim;
+  int rc;
+  if ((rc = open_database(svc, true)) != 0)
+    return rc;
+  custody_limits_default(&lim);
+  lim.max_bytes = svc->cfg.custody_max_bytes;
+  rc = custody_store_open(svc->conn, svc->cfg.custody_servicers, svc->cfg.custody_accounts, &lim,
+                          out);
+  if (rc != 0)
+    fprintf(stderr, "backstock: custody: %s\n", err_text(rc));
+  return rc;
+}
+
+/* "custody ingest FILE...": one line per file; 1 if any was not stored. */
+static int custody_ingest_files(struct custody_store *st, int argc, char **argv, int i)
+{
+  int worst = 0;
+  for (; i < argc; i++) {
+    struct custody_ingest r;
+    int rc = custody_ingest_file(st, argv[i], &r);
+    printf("%s kind=%s sha256=%s", custody_outcome_name(r.outcome), custody_kind_name(r.kind),
+           r.sha256[0] != '\0' ? r.sha256 : "-");
+    if (r.outcome == CUSTODY_REJECTED)
+      printf(" reject=%lld error=%s file=%s reason=%s\n", (long long)r.reject_id,
+             err_name(r.err.code), argv[i], r.err.msg[0] != '\0' ? r.err.msg : err_text(rc));
+    else if (r.outcome != 0)
+      printf(" document=%lld positions=%llu balances=%llu%s file=%s\n", (long long)r.document_id,
+             (unsigned long long)r.positions, (unsigned long long)r.balances,
+             r.completed ? " statement=complete" : "", argv[i]);
+    else
+      printf(" error=%s file=%s reason=%s\n", err_name(rc), argv[i], err_text(rc));
+    fflush(stdout);
+    if (rc != 0)
+      worst = rc;
+  }
+  return worst;
+}
+
+static int custody_watch(struct service *svc, struct custody_store *st)
+{
+  char dir[CFG_PATH_MAX * 2 + 2];
+  struct custody_drop *d = NULL;
+  const char *v = svc->cfg.custody_drop_dir;
+  if (v[0] == '\0') {
+    fprintf(stderr, "backstock: custody watch: custody_drop_dir is empty (no drop folder)\n");
+    return -ERR_INVALID_ARGUMENT;
+  }
+  if (v[0] == '/')
+    snprintf(dir, sizeof dir, "%s", v);
+  else
+    snprintf(dir, sizeof dir, "%s/%s", svc->cfg.data_dir, v);
+  int rc = custody_drop_open(st, dir, &d);
+  if (rc != 0) {
+    fprintf(stderr, "backstock: custody watch: %s: %s\n", dir, err_text(rc));
+    return rc;
+  }
+  rc = custody_drop_run(d, svc->cfg.custody_poll_ms, &custody_stop);
+  custody_drop_free(d);
+  return rc;
+}
+
+static int custody_poll(struct service *svc, struct custody_store *st, bool once)
+{
+  struct custody_http_cfg hc;
+  struct custody_http *h = NULL;
+  custody_http_cfg_default(&hc);
+  hc.listing_url = svc->cfg.custody_feed_url;
+  hc.token = svc->cfg.custody_feed_token;
+  hc.max_bytes = svc->cfg.custody_max_bytes;
+  if (hc.listing_url[0] == '\0') {
+    fprintf(stderr, "backstock: custody poll: custody_feed_url is not set\n");
+    return -ERR_INVALID_ARGUMENT;
+  }
+  int rc = custody_http_open(st, &hc, &h);
+  if (rc != 0) {
+    fprintf(stderr, "backstock: custody poll: %s\n", err_text(rc));
+    return rc;
+  }
+  if (once) {
+    struct custody_feed_stats fs;
+    rc = custody_http_pass(h, &fs, &custody_stop);
+    printf("poll listed=%u ingested=%u duplicates=%u rejected=%u failed=%u skipped=%u%s\n", fs.seen,
+           fs.ingested, fs.duplicates, fs.rejected, fs.failed, fs.skipped,
+           rc != 0 ? " listing=failed" : "");
+    if (rc == 0 && (fs.rejected > 0 || fs.failed > 0))
+      rc = -ERR_CUSTODY_FEED;
+  } else {
+    rc = custody_http_run(h, svc->cfg.custody_poll_ms, &custody_stop);
+  }
+  custody_http_free(h);
+  return rc;
+}
+
+/* "custody show WHAT [--isin X] [--account A]". */
+static int custody_show_command(struct service *svc, int argc, char **argv, int i)
+{
+  const char *isin = NULL, *account = NULL;
+  const char *what = i < argc ? argv[i] : "";
+  for (i++; i < argc; i += 2) {
+    const char **slot = strcmp(argv[i], "--isin") == 0      ? &isin
+                        : strcmp(argv[i], "--account") == 0 ? &account
+                                                            : NULL;
+    if (slot == NULL || *slot != NULL || i + 1 >= argc) {
+      usage(stderr);
+      return -ERR_INVALID_ARGUMENT;
+    }
+    *slot = argv[i + 1];
+  }
+  if (strcmp(what, "statements") != 0 && strcmp(what, "positions") != 0 &&
+      strcmp(what, "settlements") != 0 && strcmp(what, "rejects") != 0) {
+    usage(stderr);
+    return -ERR_INVALID_ARGUMENT;
+  }
+  int rc = open_database(svc, true);
+  if (rc == 0) {
+    rc = custody_show(svc->conn, what, isin, account, stdout);
+    if (rc < 0)
+      fprintf(stderr, "backstock: custody show: %s\n", err_text(rc));
+  }
+  close_database(svc);
+  return rc < 0 ? rc : 0;
+}
+
+static int custody_command(struct service *svc, int argc, char **argv, int i)
+{
+  struct custody_store *st = NULL;
+  struct sigaction sa;
+  const char *what = i < argc ? argv[i] : "";
+  bool once = false;
+  int rc;
+  if (strcmp(what, "show") == 0)
+    return custody_show_command(svc, argc, argv, i + 1);
+  if (strcmp(what, "poll") == 0 && i + 1 < argc && strcmp(argv[i + 1], "--once") == 0)
+    once = true;
+  if ((strcmp(what, "ingest") == 0 && i + 1 >= argc) ||
+      ((strcmp(what, "watch") == 0 || strcmp(what, "poll") == 0) && i + 1 + once < argc) ||
+      (strcmp(what, "ingest") != 0 && strcmp(what, "watch") != 0 && strcmp(what, "poll") != 0)) {
+    usage(stderr);
+    return -ERR_INVALID_ARGUMENT;
+  }
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_custody_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  if ((rc = custody_open(svc, &st)) == 0) {
+    if (strcmp(what, "ingest") == 0)
+      rc = custody_ingest_files(st, argc, argv, i + 1);
+    else if (strcmp(what, "watch") == 0)
+      rc = custody_watch(svc, st);
+    else
+      rc = custody_poll(svc, st, once);
+  }
+  custody_store_free(st);
+  close_database(svc);
+  return rc;
+}
+
 static int pg_command(struct service *svc, const char *what)
 {
   int rc;
@@ -530,6 +718,8 @@ int main(int argc, char **argv)
     rc = connector(&svc);
   } else if (strcmp(cmd, "order") == 0) {
     rc = order_command(&svc, argc, argv, i + 1);
+  } else if (strcmp(cmd, "custody") == 0) {
+    rc = custody_command(&svc, argc, argv, i + 1);
   } else {
     usage(stderr);
     cfg_free(&svc.cfg);

@@ -71,7 +71,7 @@ static void test_keys_table(void **state)
   (void)state;
   size_t n = 0;
   const struct cfg_key *k = cfg_keys(&n);
-  assert_int_equal(n, 19);
+  assert_int_equal(n, 26);
   for (size_t i = 0; i < n; i++) {
     /* The variable is the key in upper case behind BACKSTOCK_. */
     char want[128];
@@ -415,7 +415,14 @@ static void test_print_defaults(void **state)
                            "fix_reset_time = 17:00\n"
                            "fix_time_zone = America/New_York\n"
                            "fix_rate_per_s = 50\n"
-                           "fix_reset_on_logon = false\n");
+                           "fix_reset_on_logon = false\n"
+                           "custody_servicers = \n"
+                           "custody_accounts = \n"
+                           "custody_drop_dir = custody-in\n"
+                           "custody_feed_url = \n"
+                           "custody_feed_token = \n"
+                           "custody_poll_ms = 2000\n"
+                           "custody_max_bytes = 536870912\n");
   free(out);
   cfg_free(&c);
 }
