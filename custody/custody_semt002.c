@@ -51,6 +51,8 @@ struct frame {
 
 struct custody__xml {
   xmlTextReaderPtr r;
+  const struct custody__xml_type *types; /* sc->types and sc->action, at hand */
+  custody__xml_action_fn action;
   const struct custody__xml_schema *sc;
   struct custody_error *err;
   void *cls;
@@ -397,7 +399,7 @@ static int check_attrs(struct custody__xml *x, xmlNodePtr node)
 
 static inline __attribute__((always_inline)) int on_end(struct custody__xml *x);
 
-static int on_start(struct custody__xml *x, xmlNodePtr node, bool empty)
+static int on_start(struct custody__xml *x, xmlNodePtr node)
 {
   const char *name = (const char *)node->name;
   if (x->depth >= x->max_depth)
@@ -424,7 +426,7 @@ static int on_start(struct custody__xml *x, xmlNodePtr node, bool empty)
              (node->ns == NULL || strcmp((const char *)node->ns->href, x->sc->ns) != 0)) {
     goto push; /* a foreign element: skipped whole */
   }
-  const struct custody__xml_type *t = &x->sc->types[pf->type];
+  const struct custody__xml_type *t = &x->types[pf->type];
   const xmlChar *const *np = &x->names[x->base[pf->type]];
   unsigned i = 0;
   while (i < t->n && np[i] != node->name)
@@ -457,11 +459,11 @@ push:;
   x->text_len = 0;
   x->text_over = false;
   if (k != NULL && k->act != 0 && (k->type != 0 || (k->flags & CUSTODY__XF_ATTR) != 0)) {
-    int rc = x->sc->action(x->cls, x, k->act, CUSTODY__XML_START, NULL, 0);
+    int rc = x->action(x->cls, x, k->act, CUSTODY__XML_START, NULL, 0);
     if (rc != 0)
       return rc;
   }
-  return empty ? on_end(x) : 0;
+  return 0;
 }
 
 /* The first required child missing from the element that ends (cold). */
@@ -497,14 +499,14 @@ static inline __attribute__((always_inline)) int on_end(struct custody__xml *x)
         return custody__xml_fail(x, -ERR_CUSTODY_TEXT_LONG, NULL, "value longer than %d bytes",
                                  CUSTODY__XML_TEXT_MAX);
       x->text[x->text_len] = '\0';
-      rc = x->sc->action(x->cls, x, f->via->act, CUSTODY__XML_LEAF, x->text, x->text_len);
+      rc = x->action(x->cls, x, f->via->act, CUSTODY__XML_LEAF, x->text, x->text_len);
     }
   } else if (f->type != T_SKIP) {
     uint32_t req = x->req[f->type];
     if ((f->seen & req) != req || (req == 0 && f->seen == 0 && x->choice[f->type]))
       return missing(x, &x->sc->types[f->type], f->seen);
     if (f->via != NULL && f->via->act != 0)
-      rc = x->sc->action(x->cls, x, f->via->act, CUSTODY__XML_END, NULL, 0);
+      rc = x->action(x->cls, x, f->via->act, CUSTODY__XML_END, NULL, 0);
   }
   x->depth--;
   x->text_len = 0;
@@ -536,19 +538,33 @@ static int on_text(struct custody__xml *x, const char *v)
 
 /*
  * One reader step.  The node is read directly (xmlTextReaderNodeType
- * walks up the tree for xml:space on every text node): an element that
- * is the open one on top of our stack is its end, any other is a start.
+ * walks up the tree for xml:space on every text node).  The end of an
+ * element comes as the same node again; an empty element (<x/>) gets no
+ * end at all, so before each node every open element that is neither the
+ * node nor its parent has ended.  Only such an empty element can already
+ * be freed by the reader (as it moved on), and it is closed at the very
+ * next node, by comparing pointers only, before any node can reuse its
+ * memory.
  */
 static int on_node(struct custody__xml *x)
 {
   xmlNodePtr node = xmlTextReaderCurrentNode(x->r);
   if (node == NULL)
     return 0;
+  if (x->depth > 0 && x->st[x->depth].node != node && x->st[x->depth].node != node->parent) {
+    do {
+      int rc = on_end(x);
+      if (rc != 0)
+        return rc;
+    } while (x->depth > 0 && x->st[x->depth].node != node && x->st[x->depth].node != node->parent);
+    if (x->depth == 0 && node->type != XML_ELEMENT_NODE)
+      return 0;
+  }
   switch (node->type) {
   case XML_ELEMENT_NODE:
     if (x->depth > 0 && x->st[x->depth].node == node)
       return on_end(x);
-    return on_start(x, node, xmlTextReaderIsEmptyElement(x->r) == 1);
+    return on_start(x, node);
   case XML_TEXT_NODE:
   case XML_CDATA_SECTION_NODE:
     return on_text(x, (const char *)node->content);
@@ -631,6 +647,8 @@ int custody__xml_parse(int fd, const char *buf, size_t len, const struct custody
   x->text_len = 0;
   x->text_over = false;
   x->sc = sc;
+  x->types = sc->types;
+  x->action = sc->action;
   x->err = err;
   x->cls = cls;
   x->fd = fd;
@@ -690,9 +708,13 @@ int custody__xml_parse(int fd, const char *buf, size_t len, const struct custody
     if (rc != 0)
       goto out;
   }
-  if (got < 0 || x->xml_failed || x->io_code != 0)
+  if (got < 0 || x->xml_failed || x->io_code != 0) {
     rc = reader_failed(x);
-  else if (x->depth != 0 || x->ns == NULL)
+    goto out;
+  }
+  while (x->depth > 0 && rc == 0) /* an empty root, or empty elements at its end */
+    rc = on_end(x);
+  if (rc == 0 && x->ns == NULL)
     rc = custody__xml_fail(x, -ERR_CUSTODY_XML, NULL, "document incomplete");
 out:
   if (x->r != NULL)
@@ -726,379 +748,31 @@ int custody__xml_attr(struct custody__xml *x, const char *name, char *out, size_
 }
 
 /* ------------------------------------------------------------------ */
-/* Value helpers                                                       */
-/* ------------------------------------------------------------------ */
-
-static bool up(char c)
-{
-  return c >= 'A' && c <= 'Z';
-}
-
-static bool dig(char c)
-{
-  return c >= '0' && c <= '9';
-}
-
-bool custody__isin_ok(const char *s, size_t len)
-{
-  if (len != CUSTODY_ISIN_LEN || !up(s[0]) || !up(s[1]) || !dig(s[11]))
-    return false;
-  for (size_t i = 2; i < 11; i++)
-    if (!up(s[i]) && !dig(s[i]))
-      return false;
-  return true;
-}
-
-bool custody__bic_ok(const char *s, size_t len)
-{
-  if (len != 8 && len != 11)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    bool letter_only = i == 4 || i == 5;
-    if (!up(s[i]) && (letter_only || !dig(s[i])))
-      return false;
-  }
-  return true;
-}
-
-bool custody__lei_ok(const char *s, size_t len)
-{
-  if (len != 20)
-    return false;
-  for (size_t i = 0; i < 20; i++)
-    if (!dig(s[i]) && (i >= 18 || !up(s[i])))
-      return false;
-  return true;
-}
-
-static void trim(const char **s, size_t *len)
-{
-  while (*len > 0 && is_ws((unsigned char)**s)) {
-    (*s)++;
-    (*len)--;
-  }
-  while (*len > 0 && is_ws((unsigned char)(*s)[*len - 1]))
-    (*len)--;
-}
-
-static __int128 pow10_128(size_t k)
-{
-  __int128 p = 1;
-  if (k >= 19) {
-    p = (__int128)util_pow10[19];
-    k -= 19;
-  }
-  return p * (__int128)util_pow10[k];
-}
-
-int custody__decimal(const char *s, size_t len, unsigned scale, unsigned max_frac,
-                     unsigned max_total, struct money *out)
-{
-  trim(&s, &len);
-  bool neg = false;
-  if (len > 0 && (s[0] == '+' || s[0] == '-')) {
-    neg = s[0] == '-';
-    s++;
-    len--;
-  }
-  size_t il = 0, fl = 0;
-  while (il < len && dig(s[il]))
-    il++;
-  const char *ip = s, *fp = s + il;
-  if (il < len) {
-    if (s[il] != '.')
-      return -ERR_CUSTODY_VALUE;
-    fp = s + il + 1;
-    while (il + 1 + fl < len && dig(fp[fl]))
-      fl++;
-    if (il + 1 + fl != len)
-      return -ERR_CUSTODY_VALUE;
-  }
-  if (il + fl == 0 || max_total > 40)
-    return -ERR_CUSTODY_VALUE;
-  while (il > 0 && *ip == '0') {
-    ip++;
-    il--;
-  }
-  while (fl > 0 && fp[fl - 1] == '0')
-    fl--;
-  if (fl > max_frac || fl > scale || il + fl > max_total || (neg && il + fl > 0))
-    return -ERR_CUSTODY_VALUE;
-  if (il <= 18 && fl <= 18 && il + scale <= 37) {
-    /* exact without money_parse: ip < 10^18, so ip * 10^scale < 10^37 fits */
-    uint64_t ipart = 0, fpart = 0;
-    for (size_t i = 0; i < il; i++)
-      ipart = ipart * 10 + (uint64_t)(ip[i] - '0');
-    for (size_t i = 0; i < fl; i++)
-      fpart = fpart * 10 + (uint64_t)(fp[i] - '0');
-    __int128 v = (__int128)ipart * pow10_128(scale) + (__int128)fpart * pow10_128(scale - fl);
-    return money_make(v, scale, out) == 0 ? 0 : -ERR_CUSTODY_VALUE;
-  }
-  char b[48];
-  size_t n = 0;
-  if (il == 0)
-    b[n++] = '0';
-  memcpy(b + n, ip, il);
-  n += il;
-  if (fl > 0) {
-    b[n++] = '.';
-    memcpy(b + n, fp, fl);
-    n += fl;
-  }
-  return money_parse(b, n, scale, 0, out) == 0 ? 0 : -ERR_CUSTODY_VALUE;
-}
-
-bool custody__qty_limits(enum custody_qty_kind kind, unsigned *scale, unsigned *max_frac,
-                         unsigned *max_total)
-{
-  switch (kind) {
-  case CUSTODY_QTY_UNIT:
-    *scale = CUSTODY_QTY_SCALE, *max_frac = 17, *max_total = 18;
-    return true;
-  case CUSTODY_QTY_FACE_AMT:
-  case CUSTODY_QTY_AMTSD_VAL:
-    *scale = CUSTODY_QTY_SCALE, *max_frac = 5, *max_total = 18;
-    return true;
-  case CUSTODY_QTY_DGTL_TKN_UNIT:
-    *scale = CUSTODY_DGTL_SCALE, *max_frac = 29, *max_total = 30;
-    return true;
-  }
-  return false;
-}
-
-int custody__money_text(struct money m, unsigned max_frac, unsigned max_total, char *buf)
-{
-  char t[MONEY_STR_MAX];
-  int n = money_format(m, t, sizeof t);
-  if (n <= 0 || t[0] == '-')
-    return -ERR_INVALID_ARGUMENT;
-  size_t len = (size_t)n;
-  const char *dot = memchr(t, '.', len);
-  size_t il = dot != NULL ? (size_t)(dot - t) : len;
-  size_t fl = dot != NULL ? len - il - 1 : 0;
-  while (fl > 0 && dot[fl] == '0')
-    fl--;
-  size_t sig = (il == 1 && t[0] == '0') ? 0 : il;
-  if (fl > max_frac || sig + fl > max_total)
-    return -ERR_INVALID_ARGUMENT;
-  len = fl > 0 ? il + 1 + fl : il;
-  memcpy(buf, t, len);
-  buf[len] = '\0';
-  return (int)len;
-}
-
-/* "hh:mm" of a zone offset at @s (5 bytes) into minutes east of UTC. */
-static int zone(const char *s, size_t len, int *minutes)
-{
-  if (len == 1 && s[0] == 'Z') {
-    *minutes = 0;
-    return 0;
-  }
-  if (len != 6 || (s[0] != '+' && s[0] != '-') || !dig(s[1]) || !dig(s[2]) || s[3] != ':' ||
-      !dig(s[4]) || !dig(s[5]))
-    return -ERR_CUSTODY_VALUE;
-  int h = (s[1] - '0') * 10 + (s[2] - '0'), m = (s[4] - '0') * 10 + (s[5] - '0');
-  if (h > 14 || m > 59 || (h == 14 && m != 0))
-    return -ERR_CUSTODY_VALUE;
-  *minutes = (h * 60 + m) * (s[0] == '-' ? -1 : 1);
-  return 0;
-}
-
-int custody__date(const char *s, size_t len, int32_t *day)
-{
-  trim(&s, &len);
-  int z;
-  if (len < 10 || (len > 10 && zone(s + 10, len - 10, &z) != 0))
-    return -ERR_CUSTODY_VALUE;
-  return cal_parse_date(s, 10, day) == 0 ? 0 : -ERR_CUSTODY_VALUE;
-}
-
-static int two(const char *s)
-{
-  return dig(s[0]) && dig(s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
-}
-
-int custody__datetime(const char *s, size_t len, int64_t *ms, int32_t *local_day)
-{
-  trim(&s, &len);
-  int32_t day;
-  if (len < 19 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || cal_parse_date(s, 10, &day) != 0)
-    return -ERR_CUSTODY_VALUE;
-  int h = two(s + 11), mi = two(s + 14), se = two(s + 17);
-  if (h < 0 || mi < 0 || se < 0 || h > 24 || mi > 59 || se > 59)
-    return -ERR_CUSTODY_VALUE;
-  size_t i = 19;
-  int frac = 0, nd = 0;
-  bool nonzero = false;
-  if (i < len && s[i] == '.') {
-    i++;
-    size_t start = i;
-    for (; i < len && dig(s[i]); i++) {
-      if (nd < 3) {
-        frac = frac * 10 + (s[i] - '0');
-        nd++;
-      }
-      nonzero |= s[i] != '0';
-    }
-    if (i == start)
-      return -ERR_CUSTODY_VALUE;
-  }
-  for (; nd < 3; nd++)
-    frac *= 10;
-  if (h == 24 && (mi != 0 || se != 0 || nonzero))
-    return -ERR_CUSTODY_VALUE;
-  int z = 0;
-  if (i < len && zone(s + i, len - i, &z) != 0)
-    return -ERR_CUSTODY_VALUE;
-  *local_day = day;
-  *ms = (int64_t)day * 86400000 + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)se * 1000 +
-        frac - (int64_t)z * 60000;
-  return 0;
-}
-
-int32_t custody__floor_day(int64_t ms)
-{
-  int64_t d = ms / 86400000;
-  if (ms % 86400000 < 0)
-    d--;
-  return (int32_t)d;
-}
-
-static bool code_in(const char *s, size_t len, const char *list)
-{
-  if (len != 4)
-    return false;
-  for (; *list != '\0'; list += list[4] == ' ' ? 5 : 4)
-    if (memcmp(list, s, 4) == 0)
-      return true;
-  return false;
-}
-
-bool custody__freq_code_ok(const char *s, size_t len)
-{
-  return code_in(s, len, "YEAR ADHO MNTH DAIL INDA WEEK SEMI QUTR TOMN TOWK TWMN OVNG ONDE");
-}
-
-bool custody__subbal_code_ok(const char *s, size_t len)
-{
-  return code_in(s, len,
-                 "BLOK AWAS BLCA BLOT BLOV BORR BODE BORE COLI COLO LOAN LODE LORE MARG PECA "
-                 "PEDA PEND PENR PLED REGO RSTR OTHR TRAN DRAW WDOC BTRA");
-}
-
-bool custody__alnum4_ok(const char *s, size_t len)
-{
-  if (len != 4)
-    return false;
-  for (size_t i = 0; i < 4; i++)
-    if (!up(s[i]) && !dig(s[i]) && !(s[i] >= 'a' && s[i] <= 'z'))
-      return false;
-  return true;
-}
-
-/* ------------------------------------------------------------------ */
 /* semt.002.001.11                                                     */
 /* ------------------------------------------------------------------ */
 
 #define SEMT002_NS "urn:iso:std:iso:20022:tech:xsd:semt.002.001.11"
 
+/* clang-format off */
 enum {
-  T_LEAF = 0,
-  T_ROOT,
-  T_DOC,
-  T_RPT,
-  T_PGNTN,
-  T_GNL,
-  T_STMTDT,
-  T_FRQCY,
-  T_FRQ_PRTRY,
-  T_UPDTP,
-  T_BSIS,
-  T_UNSUP,
-  T_OWNR,
-  T_OWNR_ID,
-  T_OWNR_PID,
-  T_SVCR,
-  T_SVCR_ID,
-  T_SVCR_PID,
-  T_SVCR_NM,
-  T_SFKACCT,
-  T_BAL,
-  T_FIN,
-  T_AGGT,
-  T_BQ13,
-  T_Q51,
-  T_FIQ,
-  T_OCF,
-  T_GI56,
-  T_AVLBL,
-  T_BQ14,
-  T_PLC,
-  T_PLC_FMT,
-  T_PLC_IDTXT,
-  T_PLC_TPID,
-  T_PLC_PRTRY,
-  T_PLC_PTP,
-  T_BRKDWN,
-  T_SUBTP,
-  T_SUB_PRTRY,
-  T_B21,
-  T_SBQ8,
-  T_QAA,
-  T_SUBACCT,
-  T_SUBSFK,
-  T_COUNT
+  T_LEAF = 0, T_ROOT, T_DOC, T_RPT, T_PGNTN, T_GNL, T_STMTDT, T_FRQCY, T_FRQ_PRTRY, T_UPDTP,
+  T_BSIS, T_UNSUP, T_OWNR, T_OWNR_ID, T_OWNR_PID, T_SVCR, T_SVCR_ID, T_SVCR_PID, T_SVCR_NM,
+  T_SFKACCT, T_BAL, T_FIN, T_AGGT, T_BQ13, T_Q51, T_FIQ, T_OCF, T_GI56, T_AVLBL, T_BQ14, T_PLC,
+  T_PLC_FMT, T_PLC_IDTXT, T_PLC_TPID, T_PLC_PRTRY, T_PLC_PTP, T_BRKDWN, T_SUBTP, T_SUB_PRTRY,
+  T_B21, T_SBQ8, T_QAA, T_SUBACCT, T_SUBSFK, T_COUNT
 };
+/* clang-format on */
 
+/* clang-format off */
 enum {
-  A_NONE = 0,
-  A_PGNTN,
-  A_PGNB,
-  A_LASTPG,
-  A_GNL,
-  A_STMTID,
-  A_DT,
-  A_DTTM,
-  A_FRQ_CD,
-  A_FRQ_PRTRY,
-  A_UPD_CD,
-  A_UPD_PRTRY,
-  A_BSIS_CD,
-  A_BSIS_PRTRY,
-  A_ACTV,
-  A_SUBIND,
-  A_OWNR_BIC,
-  A_OWNR_ID,
-  A_SVCR_BIC,
-  A_SVCR_ID,
-  A_SVCR_NM,
-  A_SFK_ID,
-  A_BAL_MAIN,
-  A_BAL_SUB,
-  A_ISIN,
-  A_DESC,
-  A_AGGT,
-  A_AVLBL,
-  A_NOTAVL,
-  A_BRKDWN,
-  A_SHRT,
-  A_UNIT,
-  A_FACE,
-  A_AMTSD,
-  A_DGTL,
-  A_OCF_FACE,
-  A_PRTRY_BAL,
-  A_PLC_ID,
-  A_PLC_BIC,
-  A_PLC_CTRY,
-  A_PLC_TP,
-  A_PLC_PTP,
-  A_PLC_LEI,
-  A_SUB_CD,
-  A_SUB_PRTRY,
-  A_SUBACCT,
-  A_SUBACCT_ID,
+  A_NONE = 0, A_PGNTN, A_PGNB, A_LASTPG, A_GNL, A_STMTID, A_DT, A_DTTM, A_FRQ_CD, A_FRQ_PRTRY,
+  A_UPD_CD, A_UPD_PRTRY, A_BSIS_CD, A_BSIS_PRTRY, A_ACTV, A_SUBIND, A_OWNR_BIC, A_OWNR_ID,
+  A_SVCR_BIC, A_SVCR_ID, A_SVCR_NM, A_SFK_ID, A_BAL_MAIN, A_BAL_SUB, A_ISIN, A_DESC, A_AGGT,
+  A_AVLBL, A_NOTAVL, A_BRKDWN, A_SHRT, A_UNIT, A_FACE, A_AMTSD, A_DGTL, A_OCF_FACE, A_PRTRY_BAL,
+  A_PLC_ID, A_PLC_BIC, A_PLC_CTRY, A_PLC_TP, A_PLC_PTP, A_PLC_LEI, A_SUB_CD, A_SUB_PRTRY,
+  A_SUBACCT, A_SUBACCT_ID
 };
+/* clang-format on */
 
 #define K(n, t, a, f)                                                                              \
   {                                                                                                \
@@ -1109,26 +783,20 @@ enum {
 
 static const struct custody__xml_child k_root[] = {K("Document", T_DOC, 0, REQ)};
 static const struct custody__xml_child k_doc[] = {K("SctiesBalCtdyRpt", T_RPT, 0, REQ)};
-static const struct custody__xml_child k_rpt[] = {
-    K("Pgntn", T_PGNTN, A_PGNTN, REQ),
-    K("StmtGnlDtls", T_GNL, A_GNL, REQ),
-    K("AcctOwnr", T_OWNR, 0, 0),
-    K("AcctSvcr", T_SVCR, 0, 0),
-    K("SfkpgAcct", T_SFKACCT, 0, 0),
-    K("BalForAcct", T_BAL, A_BAL_MAIN, MULTI),
-    K("SubAcctDtls", T_SUBACCT, A_SUBACCT, MULTI),
-};
+static const struct custody__xml_child k_rpt[] = {K("Pgntn", T_PGNTN, A_PGNTN, REQ),
+                                                  K("StmtGnlDtls", T_GNL, A_GNL, REQ),
+                                                  K("AcctOwnr", T_OWNR, 0, 0),
+                                                  K("AcctSvcr", T_SVCR, 0, 0),
+                                                  K("SfkpgAcct", T_SFKACCT, 0, 0),
+                                                  K("BalForAcct", T_BAL, A_BAL_MAIN, MULTI),
+                                                  K("SubAcctDtls", T_SUBACCT, A_SUBACCT, MULTI)};
 static const struct custody__xml_child k_pgntn[] = {K("PgNb", T_LEAF, A_PGNB, REQ),
                                                     K("LastPgInd", T_LEAF, A_LASTPG, REQ)};
 static const struct custody__xml_child k_gnl[] = {
-    K("StmtId", T_LEAF, A_STMTID, 0),
-    K("StmtDtTm", T_STMTDT, 0, REQ),
-    K("Frqcy", T_FRQCY, 0, REQ),
-    K("UpdTp", T_UPDTP, 0, REQ),
-    K("StmtBsis", T_BSIS, 0, REQ),
-    K("ActvtyInd", T_LEAF, A_ACTV, REQ),
-    K("SubAcctInd", T_LEAF, A_SUBIND, REQ),
-};
+    K("StmtId", T_LEAF, A_STMTID, 0),      K("StmtDtTm", T_STMTDT, 0, REQ),
+    K("Frqcy", T_FRQCY, 0, REQ),           K("UpdTp", T_UPDTP, 0, REQ),
+    K("StmtBsis", T_BSIS, 0, REQ),         K("ActvtyInd", T_LEAF, A_ACTV, REQ),
+    K("SubAcctInd", T_LEAF, A_SUBIND, REQ)};
 static const struct custody__xml_child k_stmtdt[] = {K("Dt", T_LEAF, A_DT, 0),
                                                      K("DtTm", T_LEAF, A_DTTM, 0)};
 static const struct custody__xml_child k_frqcy[] = {K("Cd", T_LEAF, A_FRQ_CD, 0),
@@ -1152,8 +820,7 @@ static const struct custody__xml_child k_sfkacct[] = {K("Id", T_LEAF, A_SFK_ID, 
 static const struct custody__xml_child k_bal[] = {
     K("FinInstrmId", T_FIN, 0, REQ),    K("AggtBal", T_AGGT, A_AGGT, REQ),
     K("AvlblBal", T_AVLBL, A_AVLBL, 0), K("NotAvlblBal", T_BQ14, A_NOTAVL, 0),
-    K("SfkpgPlc", T_PLC, 0, 0),         K("BalBrkdwn", T_BRKDWN, A_BRKDWN, MULTI),
-};
+    K("SfkpgPlc", T_PLC, 0, 0),         K("BalBrkdwn", T_BRKDWN, A_BRKDWN, MULTI)};
 static const struct custody__xml_child k_fin[] = {K("ISIN", T_LEAF, A_ISIN, 0),
                                                   K("Desc", T_LEAF, A_DESC, 0)};
 static const struct custody__xml_child k_aggt[] = {K("ShrtLngInd", T_LEAF, A_SHRT, REQ),
@@ -1162,11 +829,8 @@ static const struct custody__xml_child k_bq13[] = {K("Qty", T_Q51, 0, 0), K("Prt
 static const struct custody__xml_child k_q51[] = {K("Qty", T_FIQ, 0, 0),
                                                   K("OrgnlAndCurFace", T_OCF, 0, 0)};
 static const struct custody__xml_child k_fiq[] = {
-    K("Unit", T_LEAF, A_UNIT, 0),
-    K("FaceAmt", T_LEAF, A_FACE, 0),
-    K("AmtsdVal", T_LEAF, A_AMTSD, 0),
-    K("DgtlTknUnit", T_LEAF, A_DGTL, 0),
-};
+    K("Unit", T_LEAF, A_UNIT, 0), K("FaceAmt", T_LEAF, A_FACE, 0),
+    K("AmtsdVal", T_LEAF, A_AMTSD, 0), K("DgtlTknUnit", T_LEAF, A_DGTL, 0)};
 static const struct custody__xml_child k_ocf[] = {K("FaceAmt", T_LEAF, A_OCF_FACE, REQ),
                                                   K("AmtsdVal", T_LEAF, A_AMTSD, REQ)};
 static const struct custody__xml_child k_gi56[] = {K("Bal", T_LEAF, A_PRTRY_BAL, REQ)};
@@ -1176,11 +840,8 @@ static const struct custody__xml_child k_bq14[] = {K("Qty", T_FIQ, 0, 0), K("Prt
 static const struct custody__xml_child k_plc[] = {K("SfkpgPlcFrmt", T_PLC_FMT, 0, 0),
                                                   K("LEI", T_LEAF, A_PLC_LEI, 0)};
 static const struct custody__xml_child k_plc_fmt[] = {
-    K("Id", T_PLC_IDTXT, 0, 0),
-    K("Ctry", T_LEAF, A_PLC_CTRY, 0),
-    K("TpAndId", T_PLC_TPID, 0, 0),
-    K("Prtry", T_PLC_PRTRY, 0, 0),
-};
+    K("Id", T_PLC_IDTXT, 0, 0), K("Ctry", T_LEAF, A_PLC_CTRY, 0), K("TpAndId", T_PLC_TPID, 0, 0),
+    K("Prtry", T_PLC_PRTRY, 0, 0)};
 static const struct custody__xml_child k_plc_idtxt[] = {K("SfkpgPlcTp", T_LEAF, A_PLC_TP, REQ),
                                                         K("Id", T_LEAF, A_PLC_ID, 0)};
 static const struct custody__xml_child k_plc_tpid[] = {K("SfkpgPlcTp", T_LEAF, A_PLC_TP, REQ),
@@ -1198,10 +859,8 @@ static const struct custody__xml_child k_b21[] = {K("ShrtLngInd", T_LEAF, A_SHRT
 static const struct custody__xml_child k_sbq8[] = {K("Qty", T_FIQ, 0, 0), K("Prtry", T_GI56, 0, 0),
                                                    K("QtyAndAvlbty", T_QAA, 0, 0)};
 static const struct custody__xml_child k_qaa[] = {K("Qty", T_FIQ, 0, REQ)};
-static const struct custody__xml_child k_subacct[] = {
-    K("SfkpgAcct", T_SUBSFK, 0, 0),
-    K("BalForSubAcct", T_BAL, A_BAL_SUB, MULTI),
-};
+static const struct custody__xml_child k_subacct[] = {K("SfkpgAcct", T_SUBSFK, 0, 0),
+                                                      K("BalForSubAcct", T_BAL, A_BAL_SUB, MULTI)};
 static const struct custody__xml_child k_subsfk[] = {K("Id", T_LEAF, A_SUBACCT_ID, REQ)};
 
 #define TY(k, f)                                                                                   \
@@ -1210,51 +869,27 @@ static const struct custody__xml_child k_subsfk[] = {K("Id", T_LEAF, A_SUBACCT_I
   }
 #define CHOICE CUSTODY__XT_CHOICE
 
+/* clang-format off */
 static const struct custody__xml_type semt_types[T_COUNT] = {
-    [T_ROOT] = TY(k_root, 0),
-    [T_DOC] = TY(k_doc, 0),
-    [T_RPT] = TY(k_rpt, 0),
-    [T_PGNTN] = TY(k_pgntn, 0),
-    [T_GNL] = TY(k_gnl, 0),
-    [T_STMTDT] = TY(k_stmtdt, CHOICE),
-    [T_FRQCY] = TY(k_frqcy, CHOICE),
-    [T_FRQ_PRTRY] = TY(k_frq_prtry, 0),
-    [T_UPDTP] = TY(k_updtp, CHOICE),
-    [T_BSIS] = TY(k_bsis, CHOICE),
-    [T_UNSUP] = {NULL, 0, 0},
-    [T_OWNR] = TY(k_ownr, 0),
-    [T_OWNR_ID] = TY(k_ownr_id, CHOICE),
-    [T_OWNR_PID] = TY(k_ownr_pid, 0),
-    [T_SVCR] = TY(k_svcr, 0),
-    [T_SVCR_ID] = TY(k_svcr_id, CHOICE),
-    [T_SVCR_PID] = TY(k_svcr_pid, 0),
-    [T_SVCR_NM] = TY(k_svcr_nm, 0),
-    [T_SFKACCT] = TY(k_sfkacct, 0),
-    [T_BAL] = TY(k_bal, 0),
-    [T_FIN] = TY(k_fin, 0),
-    [T_AGGT] = TY(k_aggt, 0),
-    [T_BQ13] = TY(k_bq13, CHOICE),
-    [T_Q51] = TY(k_q51, CHOICE),
-    [T_FIQ] = TY(k_fiq, CHOICE),
-    [T_OCF] = TY(k_ocf, 0),
-    [T_GI56] = TY(k_gi56, 0),
-    [T_AVLBL] = TY(k_avlbl, 0),
-    [T_BQ14] = TY(k_bq14, CHOICE),
-    [T_PLC] = TY(k_plc, 0),
-    [T_PLC_FMT] = TY(k_plc_fmt, CHOICE),
-    [T_PLC_IDTXT] = TY(k_plc_idtxt, 0),
-    [T_PLC_TPID] = TY(k_plc_tpid, 0),
-    [T_PLC_PRTRY] = TY(k_plc_prtry, 0),
-    [T_PLC_PTP] = TY(k_plc_ptp, 0),
-    [T_BRKDWN] = TY(k_brkdwn, 0),
-    [T_SUBTP] = TY(k_subtp, CHOICE),
-    [T_SUB_PRTRY] = TY(k_sub_prtry, 0),
-    [T_B21] = TY(k_b21, 0),
-    [T_SBQ8] = TY(k_sbq8, CHOICE),
-    [T_QAA] = TY(k_qaa, 0),
-    [T_SUBACCT] = TY(k_subacct, 0),
-    [T_SUBSFK] = TY(k_subsfk, 0),
+    [T_ROOT] = TY(k_root, 0), [T_DOC] = TY(k_doc, 0), [T_RPT] = TY(k_rpt, 0),
+    [T_PGNTN] = TY(k_pgntn, 0), [T_GNL] = TY(k_gnl, 0), [T_STMTDT] = TY(k_stmtdt, CHOICE),
+    [T_FRQCY] = TY(k_frqcy, CHOICE), [T_FRQ_PRTRY] = TY(k_frq_prtry, 0),
+    [T_UPDTP] = TY(k_updtp, CHOICE), [T_BSIS] = TY(k_bsis, CHOICE), [T_UNSUP] = {NULL, 0, 0},
+    [T_OWNR] = TY(k_ownr, 0), [T_OWNR_ID] = TY(k_ownr_id, CHOICE),
+    [T_OWNR_PID] = TY(k_ownr_pid, 0), [T_SVCR] = TY(k_svcr, 0),
+    [T_SVCR_ID] = TY(k_svcr_id, CHOICE), [T_SVCR_PID] = TY(k_svcr_pid, 0),
+    [T_SVCR_NM] = TY(k_svcr_nm, 0), [T_SFKACCT] = TY(k_sfkacct, 0), [T_BAL] = TY(k_bal, 0),
+    [T_FIN] = TY(k_fin, 0), [T_AGGT] = TY(k_aggt, 0), [T_BQ13] = TY(k_bq13, CHOICE),
+    [T_Q51] = TY(k_q51, CHOICE), [T_FIQ] = TY(k_fiq, CHOICE), [T_OCF] = TY(k_ocf, 0),
+    [T_GI56] = TY(k_gi56, 0), [T_AVLBL] = TY(k_avlbl, 0), [T_BQ14] = TY(k_bq14, CHOICE),
+    [T_PLC] = TY(k_plc, 0), [T_PLC_FMT] = TY(k_plc_fmt, CHOICE),
+    [T_PLC_IDTXT] = TY(k_plc_idtxt, 0), [T_PLC_TPID] = TY(k_plc_tpid, 0),
+    [T_PLC_PRTRY] = TY(k_plc_prtry, 0), [T_PLC_PTP] = TY(k_plc_ptp, 0),
+    [T_BRKDWN] = TY(k_brkdwn, 0), [T_SUBTP] = TY(k_subtp, CHOICE),
+    [T_SUB_PRTRY] = TY(k_sub_prtry, 0), [T_B21] = TY(k_b21, 0), [T_SBQ8] = TY(k_sbq8, CHOICE),
+    [T_QAA] = TY(k_qaa, 0), [T_SUBACCT] = TY(k_subacct, 0), [T_SUBSFK] = TY(k_subsfk, 0),
 };
+/* clang-format on */
 
 struct semt {
   const struct custody_limits *lim;
@@ -1303,7 +938,10 @@ static int put_cut(struct custody__xml *x, char *dst, const char *t, size_t n, s
 
 static int put_bool(struct custody__xml *x, bool *dst, const char *t, size_t n)
 {
-  trim(&t, &n);
+  while (n > 0 && is_ws((unsigned char)*t))
+    t++, n--;
+  while (n > 0 && is_ws((unsigned char)t[n - 1]))
+    n--;
   if ((n == 4 && memcmp(t, "true", 4) == 0) || (n == 1 && t[0] == '1'))
     *dst = true;
   else if ((n == 5 && memcmp(t, "false", 5) == 0) || (n == 1 && t[0] == '0'))
@@ -1396,7 +1034,7 @@ static int semt_leaf(struct semt *s, struct custody__xml *x, unsigned act, const
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "page number of 1 to 5 digits");
     uint32_t v = 0;
     for (size_t i = 0; i < m; i++) {
-      if (!dig(u[i]))
+      if (u[i] < '0' || u[i] > '9')
         return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "page number of 1 to 5 digits");
       v = v * 10 + (uint32_t)(u[i] - '0');
     }
@@ -1525,11 +1163,12 @@ static int semt_leaf(struct semt *s, struct custody__xml *x, unsigned act, const
   case A_PLC_ID:
     return put_id(x, p->place, t, n);
   case A_PLC_CTRY:
-    if (n != 2 || !up(t[0]) || !up(t[1]))
+    if (n != 2 || t[0] < 'A' || t[0] > 'Z' || t[1] < 'A' || t[1] > 'Z')
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "not a country code");
     return put_id(x, p->place, t, n);
   case A_PLC_TP:
-    if (!code_in(t, n, "CUST ICSD NCSD SHHE"))
+    if (n != 4 || (memcmp(t, "CUST", 4) != 0 && memcmp(t, "ICSD", 4) != 0 &&
+                   memcmp(t, "NCSD", 4) != 0 && memcmp(t, "SHHE", 4) != 0))
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "unknown safekeeping place type");
     put_alt(s, 1, t, n);
     return 0;
@@ -1611,11 +1250,7 @@ static int semt_action(void *cls, struct custody__xml *x, unsigned act,
 }
 
 static const struct custody__xml_schema semt_schema = {
-    .ns = SEMT002_NS,
-    .types = semt_types,
-    .n_types = T_COUNT,
-    .action = semt_action,
-};
+    .ns = SEMT002_NS, .types = semt_types, .n_types = T_COUNT, .action = semt_action};
 
 static int semt_parse(int fd, const char *buf, size_t len, const struct custody_limits *lim,
                       struct custody_stmt *st, custody_position_fn fn, void *cls,

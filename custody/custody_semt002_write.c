@@ -1,7 +1,8 @@
 /*
  * custody_semt002_write.c: the streaming writer of semt.002.001.11 pages
- * (begin, one call per position, end) and the XML writing helpers the
- * sese.025 writer shares.
+ * (begin, one call per position, end), the XML writing helpers the
+ * sese.025 writer shares, and the value rules of the schemas (ISIN, BIC,
+ * LEI, codes, decimals, dates) that readers and writers share.
  *
  * What it writes validates against semt.002.001.11.xsd: every input is
  * checked before the first byte of its element is written (a refused
@@ -23,6 +24,282 @@
 #define SEMT002_NS  "urn:iso:std:iso:20022:tech:xsd:semt.002.001.11"
 #define NOT_GIVEN   "NOTPROVIDED"
 #define WRITERS_MAX 32
+
+/* ------------------------------------------------------------------ */
+/* Value rules of the schemas, shared by the readers and the writers   */
+/* ------------------------------------------------------------------ */
+
+static bool is_ws(unsigned char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool up(char c)
+{
+  return c >= 'A' && c <= 'Z';
+}
+
+static bool dig(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+bool custody__isin_ok(const char *s, size_t len)
+{
+  if (len != CUSTODY_ISIN_LEN || !up(s[0]) || !up(s[1]) || !dig(s[11]))
+    return false;
+  for (size_t i = 2; i < 11; i++)
+    if (!up(s[i]) && !dig(s[i]))
+      return false;
+  return true;
+}
+
+bool custody__bic_ok(const char *s, size_t len)
+{
+  if (len != 8 && len != 11)
+    return false;
+  for (size_t i = 0; i < len; i++) {
+    bool letter_only = i == 4 || i == 5;
+    if (!up(s[i]) && (letter_only || !dig(s[i])))
+      return false;
+  }
+  return true;
+}
+
+bool custody__lei_ok(const char *s, size_t len)
+{
+  if (len != 20)
+    return false;
+  for (size_t i = 0; i < 20; i++)
+    if (!dig(s[i]) && (i >= 18 || !up(s[i])))
+      return false;
+  return true;
+}
+
+static void trim(const char **s, size_t *len)
+{
+  while (*len > 0 && is_ws((unsigned char)**s)) {
+    (*s)++;
+    (*len)--;
+  }
+  while (*len > 0 && is_ws((unsigned char)(*s)[*len - 1]))
+    (*len)--;
+}
+
+static __int128 pow10_128(size_t k)
+{
+  __int128 p = 1;
+  if (k >= 19) {
+    p = (__int128)util_pow10[19];
+    k -= 19;
+  }
+  return p * (__int128)util_pow10[k];
+}
+
+int custody__decimal(const char *s, size_t len, unsigned scale, unsigned max_frac,
+                     unsigned max_total, struct money *out)
+{
+  trim(&s, &len);
+  bool neg = false;
+  if (len > 0 && (s[0] == '+' || s[0] == '-')) {
+    neg = s[0] == '-';
+    s++;
+    len--;
+  }
+  size_t il = 0, fl = 0;
+  while (il < len && dig(s[il]))
+    il++;
+  const char *ip = s, *fp = s + il;
+  if (il < len) {
+    if (s[il] != '.')
+      return -ERR_CUSTODY_VALUE;
+    fp = s + il + 1;
+    while (il + 1 + fl < len && dig(fp[fl]))
+      fl++;
+    if (il + 1 + fl != len)
+      return -ERR_CUSTODY_VALUE;
+  }
+  if (il + fl == 0 || max_total > 40)
+    return -ERR_CUSTODY_VALUE;
+  while (il > 0 && *ip == '0') {
+    ip++;
+    il--;
+  }
+  while (fl > 0 && fp[fl - 1] == '0')
+    fl--;
+  if (fl > max_frac || fl > scale || il + fl > max_total || (neg && il + fl > 0))
+    return -ERR_CUSTODY_VALUE;
+  if (il <= 18 && fl <= 18 && il + scale <= 37) {
+    /* exact without money_parse: ip < 10^18, so ip * 10^scale < 10^37 fits */
+    uint64_t ipart = 0, fpart = 0;
+    for (size_t i = 0; i < il; i++)
+      ipart = ipart * 10 + (uint64_t)(ip[i] - '0');
+    for (size_t i = 0; i < fl; i++)
+      fpart = fpart * 10 + (uint64_t)(fp[i] - '0');
+    __int128 v = (__int128)ipart * pow10_128(scale) + (__int128)fpart * pow10_128(scale - fl);
+    return money_make(v, scale, out) == 0 ? 0 : -ERR_CUSTODY_VALUE;
+  }
+  char b[48];
+  size_t n = 0;
+  if (il == 0)
+    b[n++] = '0';
+  memcpy(b + n, ip, il);
+  n += il;
+  if (fl > 0) {
+    b[n++] = '.';
+    memcpy(b + n, fp, fl);
+    n += fl;
+  }
+  return money_parse(b, n, scale, 0, out) == 0 ? 0 : -ERR_CUSTODY_VALUE;
+}
+
+bool custody__qty_limits(enum custody_qty_kind kind, unsigned *scale, unsigned *max_frac,
+                         unsigned *max_total)
+{
+  switch (kind) {
+  case CUSTODY_QTY_UNIT:
+    *scale = CUSTODY_QTY_SCALE, *max_frac = 17, *max_total = 18;
+    return true;
+  case CUSTODY_QTY_FACE_AMT:
+  case CUSTODY_QTY_AMTSD_VAL:
+    *scale = CUSTODY_QTY_SCALE, *max_frac = 5, *max_total = 18;
+    return true;
+  case CUSTODY_QTY_DGTL_TKN_UNIT:
+    *scale = CUSTODY_DGTL_SCALE, *max_frac = 29, *max_total = 30;
+    return true;
+  }
+  return false;
+}
+
+int custody__money_text(struct money m, unsigned max_frac, unsigned max_total, char *buf)
+{
+  char t[MONEY_STR_MAX];
+  int n = money_format(m, t, sizeof t);
+  if (n <= 0 || t[0] == '-')
+    return -ERR_INVALID_ARGUMENT;
+  size_t len = (size_t)n;
+  const char *dot = memchr(t, '.', len);
+  size_t il = dot != NULL ? (size_t)(dot - t) : len;
+  size_t fl = dot != NULL ? len - il - 1 : 0;
+  while (fl > 0 && dot[fl] == '0')
+    fl--;
+  size_t sig = (il == 1 && t[0] == '0') ? 0 : il;
+  if (fl > max_frac || sig + fl > max_total)
+    return -ERR_INVALID_ARGUMENT;
+  len = fl > 0 ? il + 1 + fl : il;
+  memcpy(buf, t, len);
+  buf[len] = '\0';
+  return (int)len;
+}
+
+/* "hh:mm" of a zone offset at @s (5 bytes) into minutes east of UTC. */
+static int zone(const char *s, size_t len, int *minutes)
+{
+  if (len == 1 && s[0] == 'Z') {
+    *minutes = 0;
+    return 0;
+  }
+  if (len != 6 || (s[0] != '+' && s[0] != '-') || !dig(s[1]) || !dig(s[2]) || s[3] != ':' ||
+      !dig(s[4]) || !dig(s[5]))
+    return -ERR_CUSTODY_VALUE;
+  int h = (s[1] - '0') * 10 + (s[2] - '0'), m = (s[4] - '0') * 10 + (s[5] - '0');
+  if (h > 14 || m > 59 || (h == 14 && m != 0))
+    return -ERR_CUSTODY_VALUE;
+  *minutes = (h * 60 + m) * (s[0] == '-' ? -1 : 1);
+  return 0;
+}
+
+int custody__date(const char *s, size_t len, int32_t *day)
+{
+  trim(&s, &len);
+  int z;
+  if (len < 10 || (len > 10 && zone(s + 10, len - 10, &z) != 0))
+    return -ERR_CUSTODY_VALUE;
+  return cal_parse_date(s, 10, day) == 0 ? 0 : -ERR_CUSTODY_VALUE;
+}
+
+static int two(const char *s)
+{
+  return dig(s[0]) && dig(s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+}
+
+int custody__datetime(const char *s, size_t len, int64_t *ms, int32_t *local_day)
+{
+  trim(&s, &len);
+  int32_t day;
+  if (len < 19 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || cal_parse_date(s, 10, &day) != 0)
+    return -ERR_CUSTODY_VALUE;
+  int h = two(s + 11), mi = two(s + 14), se = two(s + 17);
+  if (h < 0 || mi < 0 || se < 0 || h > 24 || mi > 59 || se > 59)
+    return -ERR_CUSTODY_VALUE;
+  size_t i = 19;
+  int frac = 0, nd = 0;
+  bool nonzero = false;
+  if (i < len && s[i] == '.') {
+    i++;
+    size_t start = i;
+    for (; i < len && dig(s[i]); i++) {
+      if (nd < 3) {
+        frac = frac * 10 + (s[i] - '0');
+        nd++;
+      }
+      nonzero |= s[i] != '0';
+    }
+    if (i == start)
+      return -ERR_CUSTODY_VALUE;
+  }
+  for (; nd < 3; nd++)
+    frac *= 10;
+  if (h == 24 && (mi != 0 || se != 0 || nonzero))
+    return -ERR_CUSTODY_VALUE;
+  int z = 0;
+  if (i < len && zone(s + i, len - i, &z) != 0)
+    return -ERR_CUSTODY_VALUE;
+  *local_day = day;
+  *ms = (int64_t)day * 86400000 + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)se * 1000 +
+        frac - (int64_t)z * 60000;
+  return 0;
+}
+
+int32_t custody__floor_day(int64_t ms)
+{
+  int64_t d = ms / 86400000;
+  if (ms % 86400000 < 0)
+    d--;
+  return (int32_t)d;
+}
+
+static bool code_in(const char *s, size_t len, const char *list)
+{
+  if (len != 4)
+    return false;
+  for (; *list != '\0'; list += list[4] == ' ' ? 5 : 4)
+    if (memcmp(list, s, 4) == 0)
+      return true;
+  return false;
+}
+
+bool custody__freq_code_ok(const char *s, size_t len)
+{
+  return code_in(s, len, "YEAR ADHO MNTH DAIL INDA WEEK SEMI QUTR TOMN TOWK TWMN OVNG ONDE");
+}
+
+bool custody__subbal_code_ok(const char *s, size_t len)
+{
+  return code_in(s, len,
+                 "BLOK AWAS BLCA BLOT BLOV BORR BODE BORE COLI COLO LOAN LODE LORE MARG PECA "
+                 "PEDA PEND PENR PLED REGO RSTR OTHR TRAN DRAW WDOC BTRA");
+}
+
+bool custody__alnum4_ok(const char *s, size_t len)
+{
+  if (len != 4)
+    return false;
+  for (size_t i = 0; i < 4; i++)
+    if (!up(s[i]) && !dig(s[i]) && !(s[i] >= 'a' && s[i] <= 'z'))
+      return false;
+  return true;
+}
 
 /* ------------------------------------------------------------------ */
 /* Helpers shared with custody_sese025.c                               */

@@ -22,64 +22,21 @@
 
 #define SESE025_NS "urn:iso:std:iso:20022:tech:xsd:sese.025.001.11"
 
+/* clang-format off */
 enum {
-  T_LEAF = 0,
-  T_ROOT,
-  T_DOC,
-  T_CONF,
-  T_TXID,
-  T_TRAD,
-  T_TRADDT,
-  T_SETDT,
-  T_DTCH,
-  T_ANY,
-  T_FIN,
-  T_QAA,
-  T_Q51,
-  T_FIQ,
-  T_OCF,
-  T_OWNR,
-  T_OWNR_ID,
-  T_PID,
-  T_SFK,
-  T_PTIES,
-  T_PTY,
-  T_PTY_ID,
-  T_NM,
-  T_AMT,
-  T_COUNT
+  T_LEAF = 0, T_ROOT, T_DOC, T_CONF, T_TXID, T_TRAD, T_TRADDT, T_SETDT, T_DTCH, T_ANY, T_FIN,
+  T_QAA, T_Q51, T_FIQ, T_OCF, T_OWNR, T_OWNR_ID, T_PID, T_SFK, T_PTIES, T_PTY, T_PTY_ID, T_NM,
+  T_AMT, T_COUNT
 };
+/* clang-format on */
 
+/* clang-format off */
 enum {
-  A_NONE = 0,
-  A_TXID,
-  A_SVCRTXID,
-  A_MVMNT,
-  A_PMT,
-  A_TRADDT,
-  A_SETDT,
-  A_SETDT_CD,
-  A_DT,
-  A_DTTM,
-  A_ISIN,
-  A_UNIT,
-  A_FACE,
-  A_AMTSD,
-  A_DGTL,
-  A_OCF_FACE,
-  A_OWNR_BIC,
-  A_OWNR_ID,
-  A_SFK_ID,
-  A_RCVG,
-  A_DLVR,
-  A_PTY1,
-  A_SVCR_BIC,
-  A_SVCR_ID,
-  A_SVCR_NM,
-  A_AMT,
-  A_CDI,
-  A_CONF,
+  A_NONE = 0, A_TXID, A_SVCRTXID, A_MVMNT, A_PMT, A_TRADDT, A_SETDT, A_SETDT_CD, A_DT, A_DTTM,
+  A_ISIN, A_UNIT, A_FACE, A_AMTSD, A_DGTL, A_OCF_FACE, A_OWNR_BIC, A_OWNR_ID, A_SFK_ID, A_RCVG,
+  A_DLVR, A_PTY1, A_SVCR_BIC, A_SVCR_ID, A_SVCR_NM, A_AMT, A_CDI, A_CONF
 };
+/* clang-format on */
 
 #define K(n, t, a, f)                                                                              \
   {                                                                                                \
@@ -95,21 +52,16 @@ enum {
 
 static const struct custody__xml_child k_root[] = {K("Document", T_DOC, 0, REQ)};
 static const struct custody__xml_child k_doc[] = {K("SctiesSttlmTxConf", T_CONF, A_CONF, REQ)};
-static const struct custody__xml_child k_conf[] = {
-    K("TxIdDtls", T_TXID, 0, REQ),
-    K("TradDtls", T_TRAD, 0, REQ),
-    K("FinInstrmId", T_FIN, 0, REQ),
-    K("QtyAndAcctDtls", T_QAA, 0, REQ),
-    K("DlvrgSttlmPties", T_PTIES, A_DLVR, 0),
-    K("RcvgSttlmPties", T_PTIES, A_RCVG, 0),
-    K("SttldAmt", T_AMT, 0, 0),
-};
+static const struct custody__xml_child k_conf[] = {K("TxIdDtls", T_TXID, 0, REQ),
+                                                   K("TradDtls", T_TRAD, 0, REQ),
+                                                   K("FinInstrmId", T_FIN, 0, REQ),
+                                                   K("QtyAndAcctDtls", T_QAA, 0, REQ),
+                                                   K("DlvrgSttlmPties", T_PTIES, A_DLVR, 0),
+                                                   K("RcvgSttlmPties", T_PTIES, A_RCVG, 0),
+                                                   K("SttldAmt", T_AMT, 0, 0)};
 static const struct custody__xml_child k_txid[] = {
-    K("AcctOwnrTxId", T_LEAF, A_TXID, REQ),
-    K("AcctSvcrTxId", T_LEAF, A_SVCRTXID, 0),
-    K("SctiesMvmntTp", T_LEAF, A_MVMNT, REQ),
-    K("Pmt", T_LEAF, A_PMT, REQ),
-};
+    K("AcctOwnrTxId", T_LEAF, A_TXID, REQ), K("AcctSvcrTxId", T_LEAF, A_SVCRTXID, 0),
+    K("SctiesMvmntTp", T_LEAF, A_MVMNT, REQ), K("Pmt", T_LEAF, A_PMT, REQ)};
 static const struct custody__xml_child k_trad[] = {K("TradDt", T_TRADDT, 0, 0),
                                                    K("FctvSttlmDt", T_SETDT, 0, REQ)};
 static const struct custody__xml_child k_traddt[] = {K("Dt", T_DTCH, A_TRADDT, 0),
@@ -120,18 +72,12 @@ static const struct custody__xml_child k_dtch[] = {K("Dt", T_LEAF, A_DT, 0),
                                                    K("DtTm", T_LEAF, A_DTTM, 0)};
 static const struct custody__xml_child k_fin[] = {K("ISIN", T_LEAF, A_ISIN, 0)};
 static const struct custody__xml_child k_qaa[] = {
-    K("SttldQty", T_Q51, 0, REQ),
-    K("AcctOwnr", T_OWNR, 0, 0),
-    K("SfkpgAcct", T_SFK, 0, 0),
-};
+    K("SttldQty", T_Q51, 0, REQ), K("AcctOwnr", T_OWNR, 0, 0), K("SfkpgAcct", T_SFK, 0, 0)};
 static const struct custody__xml_child k_q51[] = {K("Qty", T_FIQ, 0, 0),
                                                   K("OrgnlAndCurFace", T_OCF, 0, 0)};
 static const struct custody__xml_child k_fiq[] = {
-    K("Unit", T_LEAF, A_UNIT, 0),
-    K("FaceAmt", T_LEAF, A_FACE, 0),
-    K("AmtsdVal", T_LEAF, A_AMTSD, 0),
-    K("DgtlTknUnit", T_LEAF, A_DGTL, 0),
-};
+    K("Unit", T_LEAF, A_UNIT, 0), K("FaceAmt", T_LEAF, A_FACE, 0),
+    K("AmtsdVal", T_LEAF, A_AMTSD, 0), K("DgtlTknUnit", T_LEAF, A_DGTL, 0)};
 static const struct custody__xml_child k_ocf[] = {K("FaceAmt", T_LEAF, A_OCF_FACE, REQ),
                                                   K("AmtsdVal", T_LEAF, A_AMTSD, REQ)};
 static const struct custody__xml_child k_ownr[] = {K("Id", T_OWNR_ID, 0, REQ)};
@@ -142,39 +88,23 @@ static const struct custody__xml_child k_sfk[] = {K("Id", T_LEAF, A_SFK_ID, REQ)
 static const struct custody__xml_child k_pties[] = {K("Pty1", T_PTY, A_PTY1, 0)};
 static const struct custody__xml_child k_pty[] = {K("Id", T_PTY_ID, 0, REQ)};
 static const struct custody__xml_child k_pty_id[] = {
-    K("AnyBIC", T_LEAF, A_SVCR_BIC, 0),
-    K("PrtryId", T_PID, 0, 0),
-    K("NmAndAdr", T_NM, 0, 0),
-};
+    K("AnyBIC", T_LEAF, A_SVCR_BIC, 0), K("PrtryId", T_PID, 0, 0), K("NmAndAdr", T_NM, 0, 0)};
 static const struct custody__xml_child k_nm[] = {K("Nm", T_LEAF, A_SVCR_NM, REQ)};
 static const struct custody__xml_child k_amt[] = {K("Amt", T_LEAF, A_AMT, REQ | ATTR),
                                                   K("CdtDbtInd", T_LEAF, A_CDI, REQ)};
 
+/* clang-format off */
 static const struct custody__xml_type sese_types[T_COUNT] = {
-    [T_ROOT] = TY(k_root, 0),
-    [T_DOC] = TY(k_doc, 0),
-    [T_CONF] = TY(k_conf, 0),
-    [T_TXID] = TY(k_txid, 0),
-    [T_TRAD] = TY(k_trad, 0),
-    [T_TRADDT] = TY(k_traddt, CHOICE),
-    [T_SETDT] = TY(k_setdt, CHOICE),
-    [T_DTCH] = TY(k_dtch, CHOICE),
-    [T_ANY] = {NULL, 0, 0},
-    [T_FIN] = TY(k_fin, 0),
-    [T_QAA] = TY(k_qaa, 0),
-    [T_Q51] = TY(k_q51, CHOICE),
-    [T_FIQ] = TY(k_fiq, CHOICE),
-    [T_OCF] = TY(k_ocf, 0),
-    [T_OWNR] = TY(k_ownr, 0),
-    [T_OWNR_ID] = TY(k_ownr_id, CHOICE),
-    [T_PID] = TY(k_pid, 0),
-    [T_SFK] = TY(k_sfk, 0),
-    [T_PTIES] = TY(k_pties, 0),
-    [T_PTY] = TY(k_pty, 0),
-    [T_PTY_ID] = TY(k_pty_id, CHOICE),
-    [T_NM] = TY(k_nm, 0),
-    [T_AMT] = TY(k_amt, 0),
+    [T_ROOT] = TY(k_root, 0), [T_DOC] = TY(k_doc, 0), [T_CONF] = TY(k_conf, 0),
+    [T_TXID] = TY(k_txid, 0), [T_TRAD] = TY(k_trad, 0), [T_TRADDT] = TY(k_traddt, CHOICE),
+    [T_SETDT] = TY(k_setdt, CHOICE), [T_DTCH] = TY(k_dtch, CHOICE), [T_ANY] = {NULL, 0, 0},
+    [T_FIN] = TY(k_fin, 0), [T_QAA] = TY(k_qaa, 0), [T_Q51] = TY(k_q51, CHOICE),
+    [T_FIQ] = TY(k_fiq, CHOICE), [T_OCF] = TY(k_ocf, 0), [T_OWNR] = TY(k_ownr, 0),
+    [T_OWNR_ID] = TY(k_ownr_id, CHOICE), [T_PID] = TY(k_pid, 0), [T_SFK] = TY(k_sfk, 0),
+    [T_PTIES] = TY(k_pties, 0), [T_PTY] = TY(k_pty, 0), [T_PTY_ID] = TY(k_pty_id, CHOICE),
+    [T_NM] = TY(k_nm, 0), [T_AMT] = TY(k_amt, 0),
 };
+/* clang-format on */
 
 struct sese {
   struct custody_settlement *out;
@@ -356,11 +286,7 @@ static int sese_action(void *cls, struct custody__xml *x, unsigned act,
 }
 
 static const struct custody__xml_schema sese_schema = {
-    .ns = SESE025_NS,
-    .types = sese_types,
-    .n_types = T_COUNT,
-    .action = sese_action,
-};
+    .ns = SESE025_NS, .types = sese_types, .n_types = T_COUNT, .action = sese_action};
 
 int custody_sese025_parse_mem(const char *buf, size_t len, const struct custody_limits *lim,
                               struct custody_settlement *out, struct custody_error *err)

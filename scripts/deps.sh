@@ -20,6 +20,8 @@ pkgs=(
   curl ca-certificates
   # the FIX session schedule reads time zones from /usr/share/zoneinfo
   tzdata
+  # xmllint: the reference the custody benchmark measures our semt.002 parser against
+  libxml2-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -28,6 +28,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "custody/custody.h"
+#include "custody/custody_xml_int.h"
 
 #define NS     "urn:iso:std:iso:20022:tech:xsd:semt.002.001.11"
 #define MAXPOS 64
@@ -1233,6 +1234,133 @@ static void test_too_large(void **state)
   free(doc);
 }
 
+/* Self-closed elements have no end event: they are closed before the next node. */
+static void test_empty_elements(void **state)
+{
+  (void)state;
+  struct got g;
+  struct custody_error err;
+  int rc = parse_s("<Document xmlns=\"" NS "\"/>", &g, &err);
+  expect(rc, &err, -ERR_CUSTODY_MISSING, "Document/SctiesBalCtdyRpt");
+  rc = parse_s("<Document xmlns=\"" NS "\"><SctiesBalCtdyRpt/></Document>", &g, &err);
+  expect(rc, &err, -ERR_CUSTODY_MISSING, "Pgntn");
+  rc = parse_s("<Document xmlns=\"" NS "\"><SctiesBalCtdyRpt/><!-- c --></Document>", &g, &err);
+  expect(rc, &err, -ERR_CUSTODY_MISSING, "Pgntn");
+
+  /* empty unknown elements everywhere, with comments and PIs after them */
+  rc = parse_body("<X/><BalForAcct><Y/><FinInstrmId><OthrId/><ISIN>US0378331005</ISIN><Z/>"
+                  "<!-- c --></FinInstrmId><FinInstrmAttrbts/><?pi?>" AGG(
+                      "5") "<W/><!-- c -->"
+                           "<SfkpgPlc><SfkpgPlcFrmt><Ctry>US</Ctry></SfkpgPlcFrmt><Q/></SfkpgPlc>"
+                           "<V/></BalForAcct><U/>" BAL("US88160R1014", AGG("6")) "<T/>",
+                  &g, &err);
+  if (rc != 0)
+    fail_msg("%d %s at %s", rc, err.msg, err.where);
+  assert_int_equal(g.n, 2);
+  assert_string_equal(g.pos[0].isin, "US0378331005");
+  assert_qty_is(&g.pos[0].aggregate, CUSTODY_QTY_UNIT, "5", false);
+  assert_string_equal(g.pos[0].place, "US");
+  assert_qty_is(&g.pos[1].aggregate, CUSTODY_QTY_UNIT, "6", false);
+
+  /* an empty known element is an empty value or a missing part */
+  static const struct {
+    const char *body, *where;
+    int code;
+  } cases[] = {
+      {BAL("US0378331005", "<AggtBal><ShrtLngInd>LONG</ShrtLngInd><Qty><Qty><Qty><Unit/></Qty>"
+                           "</Qty></Qty></AggtBal>"),
+       "BalForAcct/AggtBal/Qty/Qty/Qty/Unit", -ERR_CUSTODY_VALUE},
+      {BAL("US0378331005", "<AggtBal><ShrtLngInd/><Qty><Qty><Qty><Unit>1</Unit></Qty>"
+                           "</Qty></Qty></AggtBal>"),
+       "BalForAcct/AggtBal/ShrtLngInd", -ERR_CUSTODY_VALUE},
+      {BAL("US0378331005", "<AggtBal><ShrtLngInd>LONG</ShrtLngInd><Qty/></AggtBal>"),
+       "BalForAcct/AggtBal/Qty/Qty|Prtry", -ERR_CUSTODY_MISSING},
+      {BAL("US0378331005", "<AggtBal/>"), "BalForAcct/AggtBal/ShrtLngInd", -ERR_CUSTODY_MISSING},
+      {"<BalForAcct/>", "BalForAcct/FinInstrmId", -ERR_CUSTODY_MISSING},
+      {"<BalForAcct><FinInstrmId><ISIN/></FinInstrmId></BalForAcct>", "BalForAcct/FinInstrmId/ISIN",
+       -ERR_CUSTODY_VALUE},
+      {"<SfkpgAcct><Id/></SfkpgAcct>", "SfkpgAcct/Id", -ERR_CUSTODY_VALUE},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    rc = parse_body(cases[i].body, &g, &err);
+    if (rc != cases[i].code || strcmp(err.where, cases[i].where) != 0)
+      fail_msg("case %zu: %d at %s (%s)", i, rc, err.where, err.msg);
+  }
+}
+
+/*
+ * custody__decimal() reads short decimals itself and longer ones through
+ * money_parse(): both must agree with money_parse() on the normalised text.
+ */
+static void test_decimal_paths(void **state)
+{
+  (void)state;
+  uint64_t seed = 0x9E3779B97F4A7C15ULL;
+  static const unsigned scales[][3] = {{17, 17, 18}, {17, 5, 18}, {29, 29, 30}, {2, 2, 18}};
+  unsigned ok_short = 0, ok_long = 0, refused = 0;
+  for (int iter = 0; iter < 200000; iter++) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    char text[80], norm[80];
+    size_t il = seed % 32, fl = (seed >> 8) % 32, n = 0, m = 0;
+    uint64_t r = seed >> 16;
+    if ((seed >> 60) == 0)
+      text[n++] = '+';
+    size_t lead = (seed >> 56) % 3;
+    for (size_t i = 0; i < lead; i++)
+      text[n++] = '0';
+    bool nonzero = false;
+    for (size_t i = 0; i < il; i++) {
+      char c = (char)('0' + (r % 10));
+      r = r / 10 ^ (uint64_t)i * 0x2545F4914F6CDD1DULL;
+      text[n++] = c;
+      if (c != '0' || nonzero) {
+        norm[m++] = c;
+        nonzero = true;
+      }
+    }
+    if (m == 0)
+      norm[m++] = '0';
+    size_t fl_sig = 0;
+    if (fl > 0 || il == 0) {
+      text[n++] = '.';
+      norm[m++] = '.';
+      if (fl == 0)
+        fl = 1;
+      for (size_t i = 0; i < fl; i++) {
+        char c = (char)('0' + (r % 10));
+        r = r / 10 ^ (uint64_t)(i + 7) * 0x9E3779B97F4A7C15ULL;
+        text[n++] = c;
+        norm[m++] = c;
+      }
+      while (norm[m - 1] == '0')
+        m--;
+      if (norm[m - 1] == '.')
+        m--;
+      else
+        fl_sig = m - (size_t)(strchr(norm, '.') - norm) - 1;
+    }
+    size_t int_sig = 0;
+    for (size_t i = 0; i < m && norm[i] != '.'; i++)
+      int_sig += !(i == 0 && norm[i] == '0');
+    for (size_t k = 0; k < 4; k++) {
+      unsigned scale = scales[k][0], frac = scales[k][1], total = scales[k][2];
+      struct money a = {0, 0}, b = {0, 0};
+      int ra = custody__decimal(text, n, scale, frac, total, &a);
+      bool fits = fl_sig <= frac && int_sig + fl_sig <= total;
+      int rb = fits ? money_parse(norm, m, scale, 0, &b) : -1;
+      if ((ra == 0) != (rb == 0) || (ra == 0 && (a.v != b.v || a.scale != b.scale)))
+        fail_msg("%.*s at scale %u: %d vs %d (%.*s)", (int)n, text, scale, ra, rb, (int)m, norm);
+      if (ra != 0)
+        refused++;
+      else if (int_sig + fl_sig > 18)
+        ok_long++;
+      else
+        ok_short++;
+    }
+  }
+  assert_true(ok_short > 10000 && ok_long > 1000 && refused > 10000);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1242,6 +1370,7 @@ int main(void)
       cmocka_unit_test(test_bad_values),     cmocka_unit_test(test_forbidden),
       cmocka_unit_test(test_namespace),      cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_depth_and_text), cmocka_unit_test(test_too_large),
+      cmocka_unit_test(test_empty_elements), cmocka_unit_test(test_decimal_paths),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (schema != NULL)
