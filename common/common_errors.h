@@ -57,6 +57,15 @@
   X(API_METHOD, 3002, 405, "method not allowed on this resource")                                  \
   X(API_BODY_TOO_LARGE, 3003, 413, "request body too large")                                       \
   X(API_UNAVAILABLE, 3004, 503, "service unavailable")                                             \
+  X(API_BAD_JSON, 3005, 400, "malformed JSON body")                                                \
+  X(API_FIELD, 3006, 400, "invalid value for a request field")                                     \
+  X(API_UNKNOWN_FIELD, 3007, 400, "unknown field in the request body")                             \
+  X(API_UNAUTHORIZED, 3008, 401, "missing or invalid API key")                                     \
+  X(API_FORBIDDEN, 3009, 403, "this key's role may not do this")                                   \
+  X(API_IDEMPOTENCY_REQUIRED, 3010, 400, "Idempotency-Key header required")                        \
+  X(API_IDEMPOTENCY_CONFLICT, 3011, 409, "Idempotency-Key reused with another request")            \
+  X(API_CONFLICT, 3012, 409, "resource already exists")                                            \
+  X(API_BAD_CURSOR, 3013, 400, "invalid pagination cursor")                                        \
   X(FIX_GARBLED, 4001, 400, "garbled FIX message")                                                 \
   X(FIX_MISSING, 4002, 400, "FIX field missing")                                                   \
   X(FIX_FORMAT, 4003, 400, "FIX field value has the wrong format")                                 \
@@ -81,7 +90,19 @@
   X(CUSTODY_ACCOUNT, 5011, 403, "account servicer or safekeeping account not allowed")             \
   X(CUSTODY_DUPLICATE, 5012, 409, "document already ingested")                                     \
   X(CUSTODY_FEED, 5013, 503, "custodian feed unavailable")                                         \
-  X(CUSTODY_CONFLICT, 5014, 409, "document contradicts one already stored")
+  X(CUSTODY_CONFLICT, 5014, 409, "document contradicts one already stored")                        \
+  X(BOOKS_UNBALANCED, 6001, 422, "posting does not balance")                                       \
+  X(BOOKS_ASSET, 6002, 400, "unknown or invalid asset")                                            \
+  X(BOOKS_DUPLICATE, 6003, 409, "posting key already used with other entries")                     \
+  X(BOOKS_ACCOUNT, 6004, 404, "no such ledger account")                                            \
+  X(BOOKS_OVERFLOW, 6005, 422, "amount out of range")                                              \
+  X(BOOKS_INSUFFICIENT, 6006, 409, "balance would go below its floor")                             \
+  X(CHAIN_INTENT_CONFLICT, 7001, 409, "intent key already used with other terms")                  \
+  X(CHAIN_INSUFFICIENT, 7002, 409, "token balance too small")                                      \
+  X(CHAIN_UNKNOWN_TOKEN, 7003, 404, "unknown token")                                               \
+  X(CHAIN_PENDING, 7004, 503, "intent not executed yet")                                           \
+  X(CHAIN_BACKEND, 7005, 503, "token ledger backend unavailable")                                  \
+  X(CHAIN_ADDRESS, 7006, 400, "invalid account address")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,
