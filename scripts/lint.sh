@@ -5,7 +5,7 @@
 set -u
 root=${MESON_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root" || exit 2
-mapfile -t files < <(find common db api services tests fuzz bench migrations chain custody fix reconcile \
+mapfile -t files < <(find common db api services tests fuzz bench migrations chain custody fix issuance reconcile \
   -name '*.[ch]' -not -path '*/build*' 2>/dev/null | sort)
 status=0
 

@@ -1,0 +1,2 @@
+/* chain_builtin.c: being written. */
+#include "chain/chain.h"

@@ -1,0 +1,2 @@
+/* chain_ledger.c: being written. */
+#include "chain/chain.h"

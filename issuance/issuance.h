@@ -1,0 +1,4 @@
+/* issuance: books, orders and settlement; being written. */
+#ifndef BACKSTOCK_ISSUANCE_H
+#define BACKSTOCK_ISSUANCE_H
+#endif

@@ -1,0 +1,2 @@
+/* issuance_books.c: being written. */
+#include "issuance/issuance.h"
