@@ -403,6 +403,127 @@ int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out);
 void cfg_print(const struct cfg *c, FILE *out);
 
 /* ------------------------------------------------------------------ */
+/* Configuration walker (common_kv.c)                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The syntax every configuration shares, with the keys left to a setter:
+ * a text of lines ending in '\n' (a '\r' before it is dropped), each
+ * blank, a comment ('#' first after spaces and tabs) or "key = value"
+ * (spaces and tabs around key and value are dropped; the value may be
+ * empty and may hold '='); and environment variables PREFIX<KEY>.  Last,
+ * what several setters share: their refusal helper and two value parsers.
+ */
+
+#define KV_LINE_MAX 4200 /* the largest line_max: lines of up to 4199 bytes */
+
+/**
+ * kv_set_fn - a setter: apply @value to @key of the configuration @cls.
+ * @key, @value: NUL-terminated, trimmed; borrowed for the call only (a
+ * file's may hold a secret and are wiped after it: copy what is kept).
+ * @why, @wsz: where to describe a refusal (may be NULL, 0).
+ * Returns 0 or a negative error, which the walker returns as it is.
+ */
+typedef int (*kv_set_fn)(void *cls, const char *key, const char *value, char *why, size_t wsz);
+
+/**
+ * kv_load_text() - call @set for each "key = value" line of @text.
+ * @text, @len: the lines; need not be NUL-terminated.
+ * @line_max: a line of @line_max bytes or more (before trimming, with its
+ * '\r') is an error; at most KV_LINE_MAX (larger counts as KV_LINE_MAX).
+ * @line_out: if not NULL, receives the 1-based number of the bad line.
+ * @why, @wsz: if not NULL, receive a one-line description of the error:
+ * "line too long or holding a NUL byte", "want key = value", or the setter's.
+ * Returns 0, -ERR_CFG_SYNTAX (a line too long, holding a NUL byte, with no
+ * '=' or an empty key) or the first error of @set; lines after a bad one
+ * are not applied.
+ */
+int kv_load_text(const char *text, size_t len, size_t line_max, kv_set_fn set, void *cls,
+                 unsigned *line_out, char *why, size_t wsz);
+
+/**
+ * kv_load_file() - kv_load_text() of the file @path (at most 1 MiB); the
+ * file's bytes are wiped before they are freed.
+ * Returns as kv_load_text(), or -ERR_CFG_FILE ("cannot read <path>") if the
+ * file cannot be read or is larger.
+ */
+int kv_load_file(const char *path, size_t line_max, kv_set_fn set, void *cls, unsigned *line_out,
+                 char *why, size_t wsz);
+
+/**
+ * kv_load_env() - call @set for each variable of @envp (NULL-ended, like
+ * environ) named @prefix<KEY>, in order, with KEY lower-cased up to its
+ * first '.' and kept as written after it (BACKSTOCK_SIM_PRICE.AAPL gives
+ * "price.AAPL").  A name of 128 bytes or more is passed over.  Every
+ * prefixed variable goes to @set: an unknown key is the setter's error.
+ * @bad_out: if not NULL, receives the name of the variable @set refused
+ * (valid until the thread's next kv_load_env*() call).
+ * Returns 0 or the first error of @set.
+ */
+int kv_load_env(char *const *envp, const char *prefix, kv_set_fn set, void *cls,
+                const char **bad_out, char *why, size_t wsz);
+
+/**
+ * kv_load_env_var() - call @set with @key for each variable of @envp named
+ * exactly @name (BACKSTOCK_DATABASE_URL as "database_url"); @bad_out as
+ * for kv_load_env().  Returns 0 or the first error of @set.
+ */
+int kv_load_env_var(char *const *envp, const char *name, const char *key, kv_set_fn set, void *cls,
+                    const char **bad_out, char *why, size_t wsz);
+
+/**
+ * kv_fail() - a setter's refusal: format the message into @why (if not
+ * NULL and @wsz > 0) and return @rc.
+ */
+__attribute__((format(printf, 4, 5))) int kv_fail(char *why, size_t wsz, int rc, const char *fmt,
+                                                  ...);
+
+/**
+ * kv_parse_uint() - the decimal [@s, @s + @len): digits only, no sign, no
+ * leading zero, 1-9 digits, within [@lo, @hi], into *@out.
+ * Returns 0 or -ERR_CFG_VALUE (*@out untouched).
+ */
+int kv_parse_uint(const char *s, size_t len, uint32_t lo, uint32_t hi, uint32_t *out);
+
+#define KV_IPV4_MAX 16 /* a dotted IPv4 address and its NUL (INET_ADDRSTRLEN) */
+
+/**
+ * kv_parse_ipv4_port() - "IPv4-address:port" (port 0-65535 as
+ * kv_parse_uint()) into @host_out and *@port_out.
+ * Returns 0 or -ERR_CFG_VALUE (outputs untouched).
+ */
+int kv_parse_ipv4_port(const char *v, char host_out[KV_IPV4_MAX], uint16_t *port_out);
+
+/* ------------------------------------------------------------------ */
+/* Process options and signals (common_proc.c)                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * proc_catch_stop() - from now on SIGINT and SIGTERM set *@stop to 1 (and
+ * do nothing else), and SIGPIPE is ignored.  One flag per process: a
+ * second call replaces the first's.  @stop must outlive the process's
+ * signals (a static).
+ */
+void proc_catch_stop(volatile int *stop);
+
+/**
+ * proc_options() - the options a process takes before anything else:
+ * "--config FILE" and "--help" (or "-h"); they end at the first argument
+ * that does not start with '-'.
+ * @usage: writes the process's usage text to the stream it is given.
+ * @config_path: receives FILE (left as it is without --config; borrowed
+ * from @argv).
+ * @next: receives the index of the first argument after the options; NULL
+ * when the process takes no other arguments (then one is an error).
+ * Returns -1 to go on, or the exit status to return at once: 0 after
+ * --help (usage on stdout), 2 after any other option, a --config without
+ * FILE or, with @next NULL, an argument after the options (usage on
+ * stderr).
+ */
+int proc_options(int argc, char **argv, void (*usage)(FILE *out), const char **config_path,
+                 int *next);
+
+/* ------------------------------------------------------------------ */
 /* Small helpers (common_util.c)                                       */
 /* ------------------------------------------------------------------ */
 

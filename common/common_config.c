@@ -5,7 +5,8 @@
  * checked against it by a test, so the two cannot drift apart.
  *
  * Values are validated when set: a bad value or an unknown key is an
- * error with the key's name, never ignored.
+ * error with the key's name, never ignored.  The file's lines are walked
+ * by common_kv.c; the variables are matched against the table here.
  */
 #include <errno.h>
 #include <limits.h>
@@ -377,64 +378,24 @@ int cfg_set(struct cfg *c, const char *key, const char *value)
   return -ERR_CFG_UNKNOWN_KEY;
 }
 
-static const char *trim(char *s, char *end)
+static int apply(void *c, const char *key, const char *value, char *why, size_t wsz)
 {
-  while (s < end && (*s == ' ' || *s == '\t'))
-    s++;
-  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-    end--;
-  *end = '\0';
-  return s;
+  (void)why;
+  (void)wsz;
+  return cfg_set(c, key, value);
 }
+
+/* The longest line: a path-sized value with room for its key. */
+#define FILE_LINE_MAX (CFG_PATH_MAX + 64)
 
 int cfg_load_text(struct cfg *c, const char *text, size_t len, unsigned *line_out)
 {
-  char line[CFG_PATH_MAX + 64];
-  unsigned no = 0;
-  size_t pos = 0;
-  while (pos < len) {
-    const char *nl = memchr(text + pos, '\n', len - pos);
-    size_t ll = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
-    int rc = 0;
-    no++;
-    if (ll >= sizeof line || memchr(text + pos, '\0', ll) != NULL) {
-      rc = -ERR_CFG_SYNTAX;
-    } else {
-      memcpy(line, text + pos, ll);
-      line[ll] = '\0';
-      const char *t = trim(line, line + ll);
-      if (t[0] != '\0' && t[0] != '#') {
-        char *eq = strchr(t, '=');
-        if (eq == NULL) {
-          rc = -ERR_CFG_SYNTAX;
-        } else {
-          const char *k = trim((char *)t, eq);
-          const char *v = trim(eq + 1, eq + 1 + strlen(eq + 1));
-          rc = k[0] == '\0' ? -ERR_CFG_SYNTAX : cfg_set(c, k, v);
-        }
-      }
-    }
-    sodium_memzero(line, sizeof line);
-    if (rc != 0) {
-      if (line_out != NULL)
-        *line_out = no;
-      return rc;
-    }
-    pos += ll + 1;
-  }
-  return 0;
+  return kv_load_text(text, len, FILE_LINE_MAX, apply, c, line_out, NULL, 0);
 }
 
 int cfg_load_file(struct cfg *c, const char *path, unsigned *line_out)
 {
-  char *buf;
-  size_t len;
-  if (util_read_file(path, 1 << 20, &buf, &len) != 0)
-    return -ERR_CFG_FILE;
-  int rc = cfg_load_text(c, buf, len, line_out);
-  sodium_memzero(buf, len);
-  free(buf);
-  return rc;
+  return kv_load_file(path, FILE_LINE_MAX, apply, c, line_out, NULL, 0);
 }
 
 int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out)

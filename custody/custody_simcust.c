@@ -19,18 +19,16 @@
  * - The simulated date is the UTC date of the wall clock plus day_offset
  *   days; nothing else reads the clock.
  *
- * The file is longer than most (about 1,450 lines) because the module's
+ * The file is longer than most (about 1,400 lines) because the module's
  * file list is fixed: custody_simcust.c holds the whole custodian, in
  * sections (configuration, helpers, queries, documents, settlement,
- * statements, reading back, the step loop, setup).  The configuration
- * parser follows fix/fix_simbroker_cfg.c; its line and variable handling
- * is repeated here because that file's helpers are static to it.
+ * statements, reading back, the step loop, setup).  The configuration's
+ * lines and variables are walked by common/common_kv.c, as the simulated
+ * broker's are.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,33 +84,10 @@ void custody_simcust_cfg_free(struct custody_simcust_cfg *c)
   c->n_symbols = c->cap_symbols = 0;
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(char *why, size_t size, int rc,
-                                                      const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  if (why != NULL && size > 0)
-    vsnprintf(why, size, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 /* A decimal without sign or leading zeros in [lo, hi]. */
 static int parse_uint(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-  size_t len = strlen(s);
-  uint64_t v = 0;
-  if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
-    return -ERR_CFG_VALUE;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -ERR_CFG_VALUE;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  if (v < lo || v > hi)
-    return -ERR_CFG_VALUE;
-  *out = (uint32_t)v;
-  return 0;
+  return kv_parse_uint(s, strlen(s), lo, hi, out);
 }
 
 /* 1..max-1 characters, each alphanumeric or in @extra. */
@@ -176,24 +151,6 @@ static bool valid_isin(const char *s)
   return (unsigned)(s[11] - '0') == (10 - sum % 10) % 10;
 }
 
-static int set_listen(struct custody_simcust_cfg *c, const char *v)
-{
-  const char *colon = strrchr(v, ':');
-  struct in_addr a;
-  char host[sizeof c->listen_host];
-  uint32_t port;
-  if (colon == NULL || (size_t)(colon - v) >= sizeof host ||
-      parse_uint(colon + 1, 0, 65535, &port) != 0)
-    return -ERR_CFG_VALUE;
-  memcpy(host, v, (size_t)(colon - v));
-  host[colon - v] = '\0';
-  if (inet_pton(AF_INET, host, &a) != 1)
-    return -ERR_CFG_VALUE;
-  memcpy(c->listen_host, host, (size_t)(colon - v) + 1);
-  c->listen_port = (uint16_t)port;
-  return 0;
-}
-
 static struct custody_simcust_symbol *symbol_entry(struct custody_simcust_cfg *c, const char *sym)
 {
   for (size_t i = 0; i < c->n_symbols; i++)
@@ -222,17 +179,17 @@ static int set_symbol_key(struct custody_simcust_cfg *c, const char *key, const 
   enum custody_simcust_rule rule = CUSTODY_SIMCUST_SETTLE;
   uint32_t days = 0;
   if (!charset(sym, CUSTODY_SIMCUST_SYMBOL_MAX, "./_-"))
-    return fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: not a symbol (A-Z a-z 0-9 . / _ -)", key);
+    return kv_fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: not a symbol (A-Z a-z 0-9 . / _ -)", key);
   if (isin && !valid_isin(v))
-    return fail(why, wsz, -ERR_CFG_VALUE, "%s: want an ISIN with a valid check digit", key);
+    return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want an ISIN with a valid check digit", key);
   if (!isin) {
     if (strcmp(v, "fail") == 0)
       rule = CUSTODY_SIMCUST_FAIL;
     else if (strncmp(v, "delay:", 6) == 0 && parse_uint(v + 6, 0, DELAY_MAX, &days) == 0)
       rule = CUSTODY_SIMCUST_DELAY;
     else
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want fail or delay:<business days, 0-%d>", key,
-                  DELAY_MAX);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want fail or delay:<business days, 0-%d>", key,
+                     DELAY_MAX);
   }
   struct custody_simcust_symbol *e = symbol_entry(c, sym);
   if (e == NULL)
@@ -250,7 +207,8 @@ static int set_text_id(char *dst, size_t size, const char *key, const char *v, c
                        size_t wsz)
 {
   if (!charset(v, size, "./_-"))
-    return fail(why, wsz, -ERR_CFG_VALUE, "%s: want 1-%zu of A-Z a-z 0-9 . / _ -", key, size - 1);
+    return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want 1-%zu of A-Z a-z 0-9 . / _ -", key,
+                   size - 1);
   memcpy(dst, v, strlen(v) + 1);
   return 0;
 }
@@ -261,35 +219,35 @@ int custody_simcust_cfg_set(struct custody_simcust_cfg *c, const char *key, cons
   uint32_t u;
   for (const char *p = v; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: control character in the value", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: control character in the value", key);
   if (strcmp(key, "database_url") == 0 || strcmp(key, "token") == 0) {
     bool tok = key[0] == 't';
     size_t n = strlen(v);
     char *dup = NULL;
     if (n > 4096)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: longer than 4096 bytes", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: longer than 4096 bytes", key);
     if (tok && n > 0 && (n < CUSTODY_SIMCUST_TOKEN_MIN || strchr(v, ' ') != NULL))
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want at least %d printable bytes, no space", key,
-                  CUSTODY_SIMCUST_TOKEN_MIN);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want at least %d printable bytes, no space",
+                     key, CUSTODY_SIMCUST_TOKEN_MIN);
     if (n > 0 && (dup = strdup(v)) == NULL)
       return -ERR_NOMEM;
     set_secret(tok ? &c->token : &c->database_url, dup);
     return 0;
   }
   if (strcmp(key, "listen") == 0)
-    return set_listen(c, v) == 0
+    return kv_parse_ipv4_port(v, c->listen_host, &c->listen_port) == 0
                ? 0
-               : fail(why, wsz, -ERR_CFG_VALUE, "%s: want IPv4-address:port", key);
+               : kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want IPv4-address:port", key);
   if (strcmp(key, "out_dir") == 0) {
     if (v[0] == '\0' || strlen(v) >= sizeof c->out_dir - CUSTODY_SIMCUST_NAME_MAX - 8)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want a folder path under %zu bytes", key,
-                  sizeof c->out_dir - CUSTODY_SIMCUST_NAME_MAX - 8);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want a folder path under %zu bytes", key,
+                     sizeof c->out_dir - CUSTODY_SIMCUST_NAME_MAX - 8);
     memcpy(c->out_dir, v, strlen(v) + 1);
     return 0;
   }
   if (strcmp(key, "account_servicer") == 0) {
     if (!valid_bic(v))
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want a BIC (8 or 11 of A-Z 0-9)", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want a BIC (8 or 11 of A-Z 0-9)", key);
     memcpy(c->account_servicer, v, strlen(v) + 1);
     return 0;
   }
@@ -305,147 +263,74 @@ int custody_simcust_cfg_set(struct custody_simcust_cfg *c, const char *key, cons
       m = (unsigned)(v[3] - '0') * 10 + (unsigned)(v[4] - '0');
     }
     if (h > 23 || m > 59)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want HH:MM (UTC)", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want HH:MM (UTC)", key);
     c->statement_minute = h * 60 + m;
     return 0;
   }
   if (strcmp(key, "page_size") == 0) {
     if (parse_uint(v, 1, PAGE_SIZE_MAX, &c->page_size) != 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want positions per page, 1-%d", key,
-                  PAGE_SIZE_MAX);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want positions per page, 1-%d", key,
+                     PAGE_SIZE_MAX);
     return 0;
   }
   if (strcmp(key, "day_offset") == 0) {
     bool neg = v[0] == '-';
     if (parse_uint(v + neg, 0, OFFSET_MAX, &u) != 0 || (neg && u == 0))
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want whole days, -%d to %d", key, OFFSET_MAX,
-                  OFFSET_MAX);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want whole days, -%d to %d", key, OFFSET_MAX,
+                     OFFSET_MAX);
     c->day_offset = neg ? -(int)u : (int)u;
     return 0;
   }
   if (strcmp(key, "poll_ms") == 0) {
     if (parse_uint(v, 10, 60000, &c->poll_ms) != 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want milliseconds, 10-60000", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want milliseconds, 10-60000", key);
     return 0;
   }
   if (strcmp(key, "log_level") == 0)
     return log_level_parse(v, &c->log_level) == 0
                ? 0
-               : fail(why, wsz, -ERR_CFG_VALUE, "%s: want debug, info, warn or error", key);
+               : kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want debug, info, warn or error", key);
   if (strncmp(key, "isin.", 5) == 0 || strncmp(key, "fail.", 5) == 0)
     return set_symbol_key(c, key, v, why, wsz);
-  return fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: unknown key", key);
+  return kv_fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: unknown key", key);
 }
 
-static char *trim(char *s, char *end)
+static int apply(void *c, const char *key, const char *v, char *why, size_t wsz)
 {
-  while (s < end && (*s == ' ' || *s == '\t'))
-    s++;
-  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-    end--;
-  *end = '\0';
-  return s;
+  return custody_simcust_cfg_set(c, key, v, why, wsz);
 }
 
 int custody_simcust_cfg_load_text(struct custody_simcust_cfg *c, const char *text, size_t len,
                                   unsigned *line_out, char *why, size_t wsz)
 {
-  char line[4200];
-  unsigned no = 0;
-  for (size_t pos = 0; pos < len; pos++) {
-    const char *nl = memchr(text + pos, '\n', len - pos);
-    size_t ll = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
-    int rc = 0;
-    no++;
-    if (ll >= sizeof line || memchr(text + pos, '\0', ll) != NULL) {
-      rc = fail(why, wsz, -ERR_CFG_SYNTAX, "%s", "line too long or holding a NUL byte");
-    } else {
-      memcpy(line, text + pos, ll);
-      char *t = trim(line, line + ll), *eq = strchr(t, '=');
-      if (t[0] != '\0' && t[0] != '#') {
-        char *k = eq != NULL ? trim(t, eq) : t;
-        if (eq == NULL || k[0] == '\0')
-          rc = fail(why, wsz, -ERR_CFG_SYNTAX, "%s", "want key = value");
-        else
-          rc = custody_simcust_cfg_set(c, k, trim(eq + 1, eq + 1 + strlen(eq + 1)), why, wsz);
-      }
-    }
-    sodium_memzero(line, sizeof line);
-    if (rc != 0) {
-      if (line_out != NULL)
-        *line_out = no;
-      return rc;
-    }
-    pos += ll;
-  }
-  return 0;
+  return kv_load_text(text, len, KV_LINE_MAX, apply, c, line_out, why, wsz);
 }
 
 int custody_simcust_cfg_load_file(struct custody_simcust_cfg *c, const char *path,
                                   unsigned *line_out, char *why, size_t wsz)
 {
-  char *buf;
-  size_t len;
-  if (util_read_file(path, 1 << 20, &buf, &len) != 0)
-    return fail(why, wsz, -ERR_CFG_FILE, "cannot read %s", path);
-  int rc = custody_simcust_cfg_load_text(c, buf, len, line_out, why, wsz);
-  sodium_memzero(buf, len);
-  free(buf);
-  return rc;
+  return kv_load_file(path, KV_LINE_MAX, apply, c, line_out, why, wsz);
 }
 
 int custody_simcust_cfg_load_env(struct custody_simcust_cfg *c, char *const *envp,
                                  const char **bad_out, char *why, size_t wsz)
 {
-  static const char prefix[] = "BACKSTOCK_SIMCUST_";
-  static _Thread_local char name[128];
-  char key[128];
-  for (int pass = 0; pass < 2; pass++) {
-    for (char *const *e = envp; *e != NULL; e++) {
-      const char *eq = strchr(*e, '=');
-      size_t n = eq != NULL ? (size_t)(eq - *e) : 0;
-      int rc;
-      if (eq == NULL || n >= sizeof name)
-        continue;
-      memcpy(name, *e, n);
-      name[n] = '\0';
-      if (pass == 0) {
-        if (strcmp(name, "BACKSTOCK_DATABASE_URL") != 0)
-          continue;
-        rc = custody_simcust_cfg_set(c, "database_url", eq + 1, why, wsz);
-      } else {
-        if (strncmp(name, prefix, sizeof prefix - 1) != 0)
-          continue;
-        size_t i = 0;
-        bool lower = true;
-        for (const char *p = name + sizeof prefix - 1; *p; p++, i++) {
-          key[i] = lower && *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-          if (*p == '.')
-            lower = false;
-        }
-        key[i] = '\0';
-        rc = custody_simcust_cfg_set(c, key, eq + 1, why, wsz);
-      }
-      if (rc != 0) {
-        if (bad_out != NULL)
-          *bad_out = name;
-        return rc;
-      }
-    }
-  }
-  return 0;
+  int rc =
+      kv_load_env_var(envp, "BACKSTOCK_DATABASE_URL", "database_url", apply, c, bad_out, why, wsz);
+  return rc != 0 ? rc : kv_load_env(envp, "BACKSTOCK_SIMCUST_", apply, c, bad_out, why, wsz);
 }
 
 int custody_simcust_cfg_check(const struct custody_simcust_cfg *c, char *why, size_t wsz)
 {
   if (c->database_url == NULL)
-    return fail(why, wsz, -ERR_CFG_VALUE, "%s",
-                "no database: set database_url or BACKSTOCK_DATABASE_URL");
+    return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s",
+                   "no database: set database_url or BACKSTOCK_DATABASE_URL");
   if (c->out_dir[0] == '\0')
-    return fail(why, wsz, -ERR_CFG_VALUE, "%s", "no out_dir: the folder documents are written to");
+    return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s",
+                   "no out_dir: the folder documents are written to");
   if (c->token == NULL)
-    return fail(why, wsz, -ERR_CFG_VALUE, "%s",
-                "no token: the HTTP clients' bearer token (at least 16 bytes)");
+    return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s",
+                   "no token: the HTTP clients' bearer token (at least 16 bytes)");
   return 0;
 }
 

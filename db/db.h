@@ -201,6 +201,32 @@ int db_migrate(struct db_conn *c, const struct db_migration *list, size_t n,
 int db_schema_version(struct db_conn *c, unsigned *out);
 
 /* ------------------------------------------------------------------ */
+/* A service's run (db_service.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * db_service_start() - what a process does on its database before it
+ * serves: connect to @url, db_migrate() it to the newest of @list (and log
+ * the versions), and record the run in service_runs (@service, this
+ * build's version, schema version @n, the process id).
+ * @out: receives the connection (NULL if none), which the caller keeps
+ * for db_service_stop() and frees with db_close(), also after a failure.
+ * @run_id: receives the run's id, 0 when no row was written.
+ * @msg: on failure, one line for the operator: the error's text; after a
+ * refused migration "<error>: <detail>"; after the row "cannot record the
+ * run: <error>".
+ * Returns 0 or the error of the step that failed.
+ */
+int db_service_start(const char *url, const char *service, const struct db_migration *list,
+                     size_t n, struct db_conn **out, long long *run_id, char *msg, size_t msg_size);
+
+/**
+ * db_service_stop() - record the clean end of run @run_id on @c; nothing
+ * when @c is NULL or @run_id is 0.  Returns 0 or the error of db_txn().
+ */
+int db_service_stop(struct db_conn *c, long long run_id);
+
+/* ------------------------------------------------------------------ */
 /* Embedded PostgreSQL cluster (db_cluster.c)                          */
 /* ------------------------------------------------------------------ */
 

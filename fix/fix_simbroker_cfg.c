@@ -1,16 +1,15 @@
 /*
  * The simulated broker's configuration and arithmetic (fix.h, section
- * "Simulated broker"; docs/simbroker.md): behaviour specs, the "key =
- * value" file and BACKSTOCK_SIM_* variables, the exact running totals of
- * an order (CumQty, LeavesQty, AvgPx), how a partial:<n> order is cut
- * into fills, and the trade and settlement dates.  No I/O besides reading
- * the configuration file; fix_simbroker.c holds the application.
+ * "Simulated broker"; docs/simbroker.md): behaviour specs, the keys of the
+ * "key = value" file and BACKSTOCK_SIM_* variables (whose lines and
+ * variables common/common_kv.c walks), the exact running totals of an
+ * order (CumQty, LeavesQty, AvgPx), how a partial:<n> order is cut into
+ * fills, and the trade and settlement dates.  No I/O besides reading the
+ * configuration file; fix_simbroker.c holds the application.
  *
  * Quantities and prices are exact decimals at scale 6, amounts (quantity
  * x price) at scale 12; AvgPx is rounded half-even to scale 6.
  */
-#include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,23 +37,6 @@ static const char *const kind_names[] = {
 };
 #define N_KINDS (sizeof kind_names / sizeof kind_names[0])
 
-/* A decimal without sign or leading zeros in [lo, hi], exactly @len bytes. */
-static int parse_num(const char *s, size_t len, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-  uint64_t v = 0;
-  if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
-    return -ERR_CFG_VALUE;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return -ERR_CFG_VALUE;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  if (v < lo || v > hi)
-    return -ERR_CFG_VALUE;
-  *out = (uint32_t)v;
-  return 0;
-}
-
 int fix_sim_behaviour_parse(const char *s, size_t len, struct fix_sim_behaviour *out)
 {
   const char *colon = memchr(s, ':', len);
@@ -70,11 +52,12 @@ int fix_sim_behaviour_parse(const char *s, size_t len, struct fix_sim_behaviour 
   if (b.kind == FIX_SIM_PARTIAL) {
     const char *a = colon != NULL ? colon + 1 : NULL;
     const char *c2 = a != NULL ? memchr(a, ':', (size_t)(s + len - a)) : NULL;
-    if (c2 == NULL || parse_num(a, (size_t)(c2 - a), 1, 1000, &b.n) != 0 ||
-        parse_num(c2 + 1, (size_t)(s + len - c2 - 1), 0, 86400000, &b.ms) != 0)
+    if (c2 == NULL || kv_parse_uint(a, (size_t)(c2 - a), 1, 1000, &b.n) != 0 ||
+        kv_parse_uint(c2 + 1, (size_t)(s + len - c2 - 1), 0, 86400000, &b.ms) != 0)
       return -ERR_CFG_VALUE;
   } else if (b.kind == FIX_SIM_ACK_DELAY) {
-    if (colon == NULL || parse_num(colon + 1, (size_t)(s + len - colon - 1), 0, 86400000, &b.ms))
+    if (colon == NULL ||
+        kv_parse_uint(colon + 1, (size_t)(s + len - colon - 1), 0, 86400000, &b.ms))
       return -ERR_CFG_VALUE;
   } else if (colon != NULL) {
     return -ERR_CFG_VALUE;
@@ -133,17 +116,6 @@ void fix_sim_cfg_free(struct fix_sim_cfg *c)
   c->n_symbols = c->cap_symbols = 0;
 }
 
-__attribute__((format(printf, 4, 5))) static int fail(char *why, size_t size, int rc,
-                                                      const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  if (why != NULL && size > 0)
-    vsnprintf(why, size, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 static bool charset(const char *s, size_t n, const char *extra)
 {
   for (size_t i = 0; i < n; i++) {
@@ -194,24 +166,6 @@ static int set_targets(struct fix_sim_cfg *c, const char *v)
   return 0;
 }
 
-static int set_listen(struct fix_sim_cfg *c, const char *v)
-{
-  const char *colon = strrchr(v, ':');
-  struct in_addr a;
-  char host[INET_ADDRSTRLEN];
-  uint32_t port;
-  if (colon == NULL || (size_t)(colon - v) >= sizeof host ||
-      parse_num(colon + 1, strlen(colon + 1), 0, 65535, &port) != 0)
-    return -ERR_CFG_VALUE;
-  memcpy(host, v, (size_t)(colon - v));
-  host[colon - v] = '\0';
-  if (inet_pton(AF_INET, host, &a) != 1)
-    return -ERR_CFG_VALUE;
-  memcpy(c->listen_host, host, (size_t)(colon - v) + 1);
-  c->listen_port = (uint16_t)port;
-  return 0;
-}
-
 static struct fix_sim_symbol *symbol_entry(struct fix_sim_cfg *c, const char *sym)
 {
   for (size_t i = 0; i < c->n_symbols; i++)
@@ -236,29 +190,29 @@ int fix_sim_cfg_set(struct fix_sim_cfg *c, const char *key, const char *v, char 
   uint32_t u;
   for (const char *p = v; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: control character in the value", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: control character in the value", key);
   if (strcmp(key, "listen") == 0)
-    return set_listen(c, v) == 0
+    return kv_parse_ipv4_port(v, c->listen_host, &c->listen_port) == 0
                ? 0
-               : fail(why, wsz, -ERR_CFG_VALUE, "%s: want IPv4-address:port", key);
+               : kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want IPv4-address:port", key);
   if (strcmp(key, "sender_comp_id") == 0) {
     if (!valid_compid(v, strlen(v)))
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want 1-63 printable characters", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want 1-63 printable characters", key);
     memcpy(c->sender, v, strlen(v) + 1);
     return 0;
   }
   if (strcmp(key, "target_comp_ids") == 0)
     return set_targets(c, v) == 0 ? 0
-                                  : fail(why, wsz, -ERR_CFG_VALUE,
-                                         "%s: want 1-16 distinct comma-separated CompIDs", key);
+                                  : kv_fail(why, wsz, -ERR_CFG_VALUE,
+                                            "%s: want 1-16 distinct comma-separated CompIDs", key);
   if (strcmp(key, "max_skew_s") == 0) {
-    if (parse_num(v, strlen(v), 1, 86400, &c->max_skew_s) != 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want seconds, 1-86400", key);
+    if (kv_parse_uint(v, strlen(v), 1, 86400, &c->max_skew_s) != 0)
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want seconds, 1-86400", key);
     return 0;
   }
   if (strcmp(key, "settle_days") == 0) {
-    if (parse_num(v, strlen(v), 0, 30, &u) != 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want business days, 0-30", key);
+    if (kv_parse_uint(v, strlen(v), 0, 30, &u) != 0)
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want business days, 0-30", key);
     c->settle_days = u;
     return 0;
   }
@@ -270,21 +224,22 @@ int fix_sim_cfg_set(struct fix_sim_cfg *c, const char *key, const char *v, char 
       m = (unsigned)(v[3] - '0') * 10 + (unsigned)(v[4] - '0');
     }
     if (h > 23 || m > 59)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want HH:MM", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want HH:MM", key);
     c->reset_minute = h * 60 + m;
     return 0;
   }
   if (strcmp(key, "time_zone") == 0) {
     if (strlen(v) >= sizeof c->tz || !charset(v, strlen(v), "_+-/") || v[0] == '/' ||
         strstr(v, "..") != NULL)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: want a zone name such as America/New_York", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want a zone name such as America/New_York",
+                     key);
     memcpy(c->tz, v, strlen(v) + 1);
     return 0;
   }
   if (strcmp(key, "database_url") == 0) {
     char *dup = NULL;
     if (strlen(v) > 4096)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: longer than 4096 bytes", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: longer than 4096 bytes", key);
     if (v[0] != '\0' && (dup = strdup(v)) == NULL)
       return -ERR_NOMEM;
     set_url(c, dup);
@@ -293,10 +248,10 @@ int fix_sim_cfg_set(struct fix_sim_cfg *c, const char *key, const char *v, char 
   if (strcmp(key, "log_level") == 0)
     return log_level_parse(v, &c->log_level) == 0
                ? 0
-               : fail(why, wsz, -ERR_CFG_VALUE, "%s: want debug, info, warn or error", key);
+               : kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: want debug, info, warn or error", key);
   if (strcmp(key, "behaviour.default") == 0) {
     if (fix_sim_behaviour_parse(v, strlen(v), &c->default_behaviour) != 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: not a behaviour spec", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: not a behaviour spec", key);
     return 0;
   }
   bool price = strncmp(key, "price.", 6) == 0;
@@ -305,12 +260,12 @@ int fix_sim_cfg_set(struct fix_sim_cfg *c, const char *key, const char *v, char 
     struct fix_sim_behaviour b;
     struct money px;
     if (strlen(sym) >= FIX_SIM_SYMBOL_MAX || !charset(sym, strlen(sym), "./_-"))
-      return fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: not a symbol (A-Z a-z 0-9 . / _ -)", key);
+      return kv_fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: not a symbol (A-Z a-z 0-9 . / _ -)", key);
     if (price && (money_parse(v, strlen(v), QTY_SCALE, 0, &px) != 0 || px.v <= 0))
-      return fail(why, wsz, -ERR_CFG_VALUE,
-                  "%s: want a positive decimal with at most 6 fraction digits", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE,
+                     "%s: want a positive decimal with at most 6 fraction digits", key);
     if (!price && fix_sim_behaviour_parse(v, strlen(v), &b) != 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "%s: not a behaviour spec", key);
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s: not a behaviour spec", key);
     struct fix_sim_symbol *e = symbol_entry(c, sym);
     if (e == NULL)
       return -ERR_NOMEM;
@@ -323,119 +278,51 @@ int fix_sim_cfg_set(struct fix_sim_cfg *c, const char *key, const char *v, char 
     }
     return 0;
   }
-  return fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: unknown key", key);
+  return kv_fail(why, wsz, -ERR_CFG_UNKNOWN_KEY, "%s: unknown key", key);
 }
 
-static char *trim(char *s, char *end)
+static int apply(void *c, const char *key, const char *v, char *why, size_t wsz)
 {
-  while (s < end && (*s == ' ' || *s == '\t'))
-    s++;
-  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-    end--;
-  *end = '\0';
-  return s;
+  return fix_sim_cfg_set(c, key, v, why, wsz);
+}
+
+/* As apply(); BACKSTOCK_SIM_BEHAVIOUR.DEFAULT names behaviour.default, not a symbol DEFAULT. */
+static int apply_env(void *c, const char *key, const char *v, char *why, size_t wsz)
+{
+  return fix_sim_cfg_set(c, strcmp(key, "behaviour.DEFAULT") == 0 ? "behaviour.default" : key, v,
+                         why, wsz);
 }
 
 int fix_sim_cfg_load_text(struct fix_sim_cfg *c, const char *text, size_t len, unsigned *line_out,
                           char *why, size_t wsz)
 {
-  char line[4200];
-  unsigned no = 0;
-  for (size_t pos = 0; pos < len; pos++) {
-    const char *nl = memchr(text + pos, '\n', len - pos);
-    size_t ll = nl != NULL ? (size_t)(nl - (text + pos)) : len - pos;
-    int rc = 0;
-    no++;
-    if (ll >= sizeof line || memchr(text + pos, '\0', ll) != NULL) {
-      rc = fail(why, wsz, -ERR_CFG_SYNTAX, "%s", "line too long or holding a NUL byte");
-    } else {
-      memcpy(line, text + pos, ll);
-      char *t = trim(line, line + ll), *eq = strchr(t, '=');
-      if (t[0] != '\0' && t[0] != '#') {
-        char *k = eq != NULL ? trim(t, eq) : t;
-        if (eq == NULL || k[0] == '\0')
-          rc = fail(why, wsz, -ERR_CFG_SYNTAX, "%s", "want key = value");
-        else
-          rc = fix_sim_cfg_set(c, k, trim(eq + 1, eq + 1 + strlen(eq + 1)), why, wsz);
-      }
-    }
-    explicit_bzero(line, sizeof line);
-    if (rc != 0) {
-      if (line_out != NULL)
-        *line_out = no;
-      return rc;
-    }
-    pos += ll;
-  }
-  return 0;
+  return kv_load_text(text, len, KV_LINE_MAX, apply, c, line_out, why, wsz);
 }
 
 int fix_sim_cfg_load_file(struct fix_sim_cfg *c, const char *path, unsigned *line_out, char *why,
                           size_t wsz)
 {
-  char *buf;
-  size_t len;
-  if (util_read_file(path, 1 << 20, &buf, &len) != 0)
-    return fail(why, wsz, -ERR_CFG_FILE, "cannot read %s", path);
-  int rc = fix_sim_cfg_load_text(c, buf, len, line_out, why, wsz);
-  explicit_bzero(buf, len);
-  free(buf);
-  return rc;
+  return kv_load_file(path, KV_LINE_MAX, apply, c, line_out, why, wsz);
 }
 
 int fix_sim_cfg_load_env(struct fix_sim_cfg *c, char *const *envp, const char **bad_out, char *why,
                          size_t wsz)
 {
-  static const char prefix[] = "BACKSTOCK_SIM_";
-  static _Thread_local char name[128];
-  char key[128];
-  for (int pass = 0; pass < 2; pass++) {
-    for (char *const *e = envp; *e != NULL; e++) {
-      const char *eq = strchr(*e, '=');
-      size_t n = eq != NULL ? (size_t)(eq - *e) : 0;
-      int rc;
-      if (eq == NULL || n >= sizeof name)
-        continue;
-      memcpy(name, *e, n);
-      name[n] = '\0';
-      if (pass == 0) {
-        if (strcmp(name, "BACKSTOCK_DATABASE_URL") != 0)
-          continue;
-        rc = fix_sim_cfg_set(c, "database_url", eq + 1, why, wsz);
-      } else {
-        if (strncmp(name, prefix, sizeof prefix - 1) != 0)
-          continue;
-        size_t i = 0;
-        bool lower = true;
-        for (const char *p = name + sizeof prefix - 1; *p; p++, i++) {
-          key[i] = lower && *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-          if (*p == '.')
-            lower = false;
-        }
-        key[i] = '\0';
-        if (strcmp(key, "behaviour.DEFAULT") == 0)
-          memcpy(key, "behaviour.default", 18);
-        rc = fix_sim_cfg_set(c, key, eq + 1, why, wsz);
-      }
-      if (rc != 0) {
-        if (bad_out != NULL)
-          *bad_out = name;
-        return rc;
-      }
-    }
-  }
-  return 0;
+  int rc = kv_load_env_var(envp, "BACKSTOCK_DATABASE_URL", "database_url", apply_env, c, bad_out,
+                           why, wsz);
+  return rc != 0 ? rc : kv_load_env(envp, "BACKSTOCK_SIM_", apply_env, c, bad_out, why, wsz);
 }
 
 int fix_sim_cfg_check(const struct fix_sim_cfg *c, char *why, size_t wsz)
 {
   if (c->database_url == NULL)
-    return fail(why, wsz, -ERR_CFG_VALUE, "%s",
-                "no database: set database_url or BACKSTOCK_DATABASE_URL");
+    return kv_fail(why, wsz, -ERR_CFG_VALUE, "%s",
+                   "no database: set database_url or BACKSTOCK_DATABASE_URL");
   for (size_t i = 0; i < c->n_targets; i++)
     if (strcmp(c->targets[i], c->sender) == 0)
-      return fail(why, wsz, -ERR_CFG_VALUE, "target_comp_ids: %s is the sender_comp_id", c->sender);
-  return c->n_targets > 0 ? 0 : fail(why, wsz, -ERR_CFG_VALUE, "%s", "no target_comp_ids");
+      return kv_fail(why, wsz, -ERR_CFG_VALUE, "target_comp_ids: %s is the sender_comp_id",
+                     c->sender);
+  return c->n_targets > 0 ? 0 : kv_fail(why, wsz, -ERR_CFG_VALUE, "%s", "no target_comp_ids");
 }
 
 const struct fix_sim_symbol *fix_sim_cfg_symbol(const struct fix_sim_cfg *c, const char *symbol)

@@ -11,10 +11,8 @@
  * SIGTERM or SIGINT, when every session logs out and it exits 0.  Exit
  * status 2: bad command line or configuration; 1: anything else fatal.
  */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/common.h"
 #include "db/db.h"
@@ -26,12 +24,6 @@
 extern char **environ;
 
 static volatile int stop_flag;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop_flag = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -64,56 +56,22 @@ static int load_config(struct fix_sim_cfg *cfg, const char *path)
   return 0;
 }
 
-struct run_row {
-  long long id;
-};
-
-static enum db_qs insert_run(struct db_conn *c, void *cls)
-{
-  return db_insert_service_run(c, NAME, BACKSTOCK_VERSION, (unsigned)migrations_count,
-                               (long)getpid(), &((struct run_row *)cls)->id);
-}
-
-static enum db_qs finish_run(struct db_conn *c, void *cls)
-{
-  return db_update_service_run_stopped(c, ((struct run_row *)cls)->id);
-}
-
-/* Migrate on a short-lived connection of our own. */
-static int migrate(const struct fix_sim_cfg *cfg)
-{
-  char msg[512] = "";
-  struct db_migrate_result mr;
-  struct db_conn *c = NULL;
-  int rc;
-  if ((rc = db_connect(cfg->database_url, NULL, 10, &c)) != 0) {
-    fprintf(stderr, NAME ": %s\n", err_text(rc));
-    return rc;
-  }
-  if ((rc = db_migrate(c, migrations_all, migrations_count, &mr, msg, sizeof msg)) != 0)
-    fprintf(stderr, NAME ": %s: %s\n", err_text(rc), msg);
-  else
-    log_msg(LOGL_INFO, "migrate", "schema version %u (was %u, applied %u)", mr.to_version,
-            mr.from_version, mr.applied);
-  db_close(c);
-  return rc;
-}
-
 static int serve(const struct fix_sim_cfg *cfg)
 {
+  struct db_conn *admin = NULL;
   struct fix_net *net = NULL;
   struct fix_sim *sim = NULL;
-  struct run_row run = {0};
+  long long run = 0;
+  char msg[640] = "";
   uint16_t port = 0;
   int rc;
-  if ((rc = migrate(cfg)) != 0)
-    goto out;
-  if ((rc = fix_net_create(cfg->database_url, &net)) != 0) {
-    fprintf(stderr, NAME ": %s\n", err_text(rc));
+  if ((rc = db_service_start(cfg->database_url, NAME, migrations_all, migrations_count, &admin,
+                             &run, msg, sizeof msg)) != 0) {
+    fprintf(stderr, NAME ": %s\n", msg);
     goto out;
   }
-  if ((rc = db_txn(fix_net_db(net), "insert_run", insert_run, &run)) != 0) {
-    fprintf(stderr, NAME ": cannot record the run: %s\n", err_text(rc));
+  if ((rc = fix_net_create(cfg->database_url, &net)) != 0) {
+    fprintf(stderr, NAME ": %s\n", err_text(rc));
     goto out;
   }
   if ((rc = fix_sim_create(cfg, net, &sim)) != 0) {
@@ -126,7 +84,7 @@ static int serve(const struct fix_sim_cfg *cfg)
     goto out;
   }
   log_msg(LOGL_INFO, "main", NAME " %s listening on %s:%u as %s for %zu client(s), run %lld",
-          BACKSTOCK_VERSION, cfg->listen_host, port, cfg->sender, cfg->n_targets, run.id);
+          BACKSTOCK_VERSION, cfg->listen_host, port, cfg->sender, cfg->n_targets, run);
   printf("simbroker listening %s:%u\n", cfg->listen_host, port);
   fflush(stdout);
   rc = fix_net_run(net, &stop_flag, 0);
@@ -135,10 +93,10 @@ static int serve(const struct fix_sim_cfg *cfg)
   else
     log_msg(LOGL_INFO, "main", "stopped");
 out:
-  if (run.id != 0)
-    db_txn(fix_net_db(net), "finish_run", finish_run, &run);
   fix_net_free(net); /* before the simulator: its sessions call into it */
   fix_sim_free(sim);
+  db_service_stop(admin, run);
+  db_close(admin);
   return rc;
 }
 
@@ -146,19 +104,9 @@ int main(int argc, char **argv)
 {
   struct fix_sim_cfg cfg;
   const char *config_path = NULL;
-  struct sigaction sa;
-  int rc;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      usage(stderr);
-      return 2;
-    }
-  }
+  int rc = proc_options(argc, argv, usage, &config_path, NULL);
+  if (rc >= 0)
+    return rc;
   fix_sim_cfg_init(&cfg);
   if (load_config(&cfg, config_path) != 0) {
     fix_sim_cfg_free(&cfg);
@@ -166,13 +114,7 @@ int main(int argc, char **argv)
   }
   log_setup(cfg.log_level, LOG_FORMAT_TEXT, stderr);
 
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
-
+  proc_catch_stop(&stop_flag);
   rc = serve(&cfg);
   fix_sim_cfg_free(&cfg);
   return rc == 0 ? 0 : 1;

@@ -16,10 +16,8 @@
  * status 2: bad command line or configuration; 1: anything else fatal.
  */
 #include <arpa/inet.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 #include <sodium.h>
@@ -35,12 +33,6 @@
 extern char **environ;
 
 static volatile int stop_flag;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  stop_flag = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -318,52 +310,19 @@ static void http_stop(struct http *h)
 /* The process                                                         */
 /* ------------------------------------------------------------------ */
 
-struct run_row {
-  long long id;
-};
-
-static enum db_qs insert_run(struct db_conn *c, void *cls)
-{
-  return db_insert_service_run(c, NAME, BACKSTOCK_VERSION, (unsigned)migrations_count,
-                               (long)getpid(), &((struct run_row *)cls)->id);
-}
-
-static enum db_qs finish_run(struct db_conn *c, void *cls)
-{
-  return db_update_service_run_stopped(c, ((struct run_row *)cls)->id);
-}
-
-/* Migrate and record the run on a connection of our own (kept for the run's end). */
-static int migrate(const struct custody_simcust_cfg *cfg, struct db_conn **out, struct run_row *run)
-{
-  char msg[512] = "";
-  struct db_migrate_result mr;
-  int rc;
-  if ((rc = db_connect(cfg->database_url, NULL, 10, out)) != 0) {
-    fprintf(stderr, NAME ": %s\n", err_text(rc));
-    return rc;
-  }
-  if ((rc = db_migrate(*out, migrations_all, migrations_count, &mr, msg, sizeof msg)) != 0) {
-    fprintf(stderr, NAME ": %s: %s\n", err_text(rc), msg);
-    return rc;
-  }
-  log_msg(LOGL_INFO, "migrate", "schema version %u (was %u, applied %u)", mr.to_version,
-          mr.from_version, mr.applied);
-  if ((rc = db_txn(*out, "insert_run", insert_run, run)) != 0)
-    fprintf(stderr, NAME ": cannot record the run: %s\n", err_text(rc));
-  return rc;
-}
-
 static int serve(const struct custody_simcust_cfg *cfg)
 {
   struct db_conn *admin = NULL;
   struct custody_simcust *sc = NULL;
   struct http h = {.cfg = cfg};
-  struct run_row run = {0};
-  char today[CAL_DATE_STR];
+  long long run = 0;
+  char today[CAL_DATE_STR], msg[640] = "";
   int rc;
-  if ((rc = migrate(cfg, &admin, &run)) != 0)
+  if ((rc = db_service_start(cfg->database_url, NAME, migrations_all, migrations_count, &admin,
+                             &run, msg, sizeof msg)) != 0) {
+    fprintf(stderr, NAME ": %s\n", msg);
     goto out;
+  }
   if ((rc = custody_simcust_create(cfg, &sc)) != 0) {
     fprintf(stderr, NAME ": cannot set up the custodian: %s\n", err_text(rc));
     goto out;
@@ -379,7 +338,7 @@ static int serve(const struct custody_simcust_cfg *cfg)
           NAME " %s listening on %s:%u; account %s at %s, out_dir %s, simulated today %s "
                "(day_offset %d), run %lld",
           BACKSTOCK_VERSION, cfg->listen_host, h.port, cfg->safekeeping_account,
-          cfg->account_servicer, cfg->out_dir, today, cfg->day_offset, run.id);
+          cfg->account_servicer, cfg->out_dir, today, cfg->day_offset, run);
   printf("simcustodian listening %s:%u\n", cfg->listen_host, h.port);
   fflush(stdout);
   rc = custody_simcust_run(sc, &stop_flag);
@@ -387,8 +346,7 @@ static int serve(const struct custody_simcust_cfg *cfg)
 out:
   http_stop(&h); /* before the custodian: its handlers call into it */
   custody_simcust_free(sc);
-  if (run.id != 0)
-    db_txn(admin, "finish_run", finish_run, &run);
+  db_service_stop(admin, run);
   db_close(admin);
   return rc;
 }
@@ -397,19 +355,9 @@ int main(int argc, char **argv)
 {
   struct custody_simcust_cfg cfg;
   const char *config_path = NULL;
-  struct sigaction sa;
-  int rc;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      usage(stderr);
-      return 2;
-    }
-  }
+  int rc = proc_options(argc, argv, usage, &config_path, NULL);
+  if (rc >= 0)
+    return rc;
   if (sodium_init() < 0) {
     fputs(NAME ": libsodium did not initialise\n", stderr);
     return 1;
@@ -421,13 +369,7 @@ int main(int argc, char **argv)
   }
   log_setup(cfg.log_level, LOG_FORMAT_TEXT, stderr);
 
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
-
+  proc_catch_stop(&stop_flag);
   rc = serve(&cfg);
   custody_simcust_cfg_free(&cfg);
   return rc == 0 ? 0 : 1;
