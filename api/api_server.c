@@ -1,19 +1,22 @@
 /*
  * The HTTP server over libmicrohttpd: listening, request ids, body size
- * limits, routing and the reply helpers.  Handlers run on MHD's worker
- * threads; each request owns a struct api_request (its "arena") freed in
- * one place, request_done().
+ * limits, routing (with "{name}" path segments), the key and role check
+ * of every route that is not public, the Idempotency-Key header of every
+ * POST, and the reply helpers.  Handlers run on MHD's worker threads; each
+ * request owns a struct api_request (its "arena", api_int.h) freed in one
+ * place, request_done(); its database connection goes back to the pool
+ * as soon as the handler has replied.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include <microhttpd.h>
-#include <yajl/yajl_gen.h>
+#include <sodium.h>
 
-#include "api/api.h"
+#include "api/api_int.h"
 
 struct api_server {
   struct MHD_Daemon *mhd;
@@ -21,20 +24,26 @@ struct api_server {
   uint16_t port;
 };
 
-struct api_request {
-  const struct api_ctx *ctx;
-  struct MHD_Connection *conn;
-  const struct api_route *route;
-  char id[65];
-  char *body;
-  size_t body_len;
-  bool replied;
-  int64_t started;
-};
+#define ADMIN_READ (API_ROLE_ISSUER_ADMIN | API_ROLE_AUDITOR)
 
+/* Every endpoint; api/openapi.json documents exactly these (a test checks). */
 static const struct api_route routes[] = {
     {"GET", "/healthz", api_healthz_get, API_ROLE_PUBLIC},
+    {"GET", "/v1/openapi.json", api_openapi_get, API_ROLE_PUBLIC},
+    {"GET", "/v1/me", api_me_get, API_ROLES_ANY},
+    {"POST", "/v1/admin/principals", api_admin_principals_post, API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/admin/principals", api_admin_principals_get, ADMIN_READ},
+    {"POST", "/v1/admin/principals/{id}/keys", api_admin_principal_keys_post,
+     API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/keys/{id}/revoke", api_admin_key_revoke_post, API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/admin/audit", api_admin_audit_get, ADMIN_READ},
 };
+
+const struct api_route *api_routes(size_t *n)
+{
+  *n = sizeof routes / sizeof routes[0];
+  return routes;
+}
 
 const struct api_ctx *api_req_ctx(const struct api_request *req)
 {
@@ -46,8 +55,74 @@ const char *api_req_id(const struct api_request *req)
   return req->id;
 }
 
+const struct api_principal *api_req_principal(const struct api_request *req)
+{
+  return req->authed ? &req->principal : NULL;
+}
+
+const struct api_key_info *api_req_key(const struct api_request *req)
+{
+  return req->authed ? &req->key : NULL;
+}
+
+const char *api_req_param(const struct api_request *req, const char *name)
+{
+  size_t n = strlen(name);
+  for (unsigned i = 0; i < req->n_params; i++)
+    if (req->param_name_len[i] == n && memcmp(req->param_names[i], name, n) == 0)
+      return req->param_vals[i];
+  return NULL;
+}
+
+const char *api_req_query(const struct api_request *req, const char *name)
+{
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *api_req_body(const struct api_request *req, size_t *len)
+{
+  *len = req->body_len;
+  return req->body != NULL ? req->body : "";
+}
+
+int api_req_db(struct api_request *req, struct db_conn **out)
+{
+  if (req->db == NULL) {
+    int rc = db_pool_get(req->ctx->pool, API_DB_WAIT_MS, &req->db);
+    if (rc != 0) {
+      req->db = NULL;
+      return rc;
+    }
+  }
+  *out = req->db;
+  return 0;
+}
+
+int api_parse_id(const char *s, int64_t *out)
+{
+  char *end;
+  if (s == NULL || s[0] < '1' || s[0] > '9' || strlen(s) > 19)
+    return -ERR_API_NOT_FOUND;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v <= 0)
+    return -ERR_API_NOT_FOUND;
+  *out = v;
+  return 0;
+}
+
 int api_reply_json(struct api_request *req, unsigned status, const char *body, size_t len)
 {
+  return api__reply(req, status, body, len, false);
+}
+
+int api__reply(struct api_request *req, unsigned status, const char *body, size_t len,
+               bool replayed)
+{
+  if (req->replied) {
+    log_bug("api", "second reply (%u) to one request", status);
+    return -ERR_INTERNAL;
+  }
   struct MHD_Response *r =
       MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
   if (r == NULL)
@@ -55,6 +130,10 @@ int api_reply_json(struct api_request *req, unsigned status, const char *body, s
   MHD_add_response_header(r, "Content-Type", "application/json");
   MHD_add_response_header(r, "X-Request-Id", req->id);
   MHD_add_response_header(r, "Cache-Control", "no-store");
+  if (replayed)
+    MHD_add_response_header(r, "Idempotent-Replayed", "true");
+  if (status == 401)
+    MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
   enum MHD_Result ok = MHD_queue_response(req->conn, status, r);
   MHD_destroy_response(r);
   req->replied = true;
@@ -65,27 +144,37 @@ int api_reply_json(struct api_request *req, unsigned status, const char *body, s
   return ok == MHD_YES ? 0 : -ERR_IO;
 }
 
+int api_reply_writer(struct api_request *req, unsigned status, struct api_json *j)
+{
+  const char *text;
+  size_t len;
+  int rc = api_json_done(j, &text, &len);
+  if (rc != 0) {
+    log_bug("api", "reply writer failed: %s", err_text(rc));
+    return api_reply_error(req, rc, NULL);
+  }
+  return api_reply_json(req, status, text, len);
+}
+
 int api_reply_error(struct api_request *req, int code, const char *hint)
 {
-  const unsigned char *buf;
+  struct api_json j;
+  const char *text;
   size_t len;
-  yajl_gen g = yajl_gen_alloc(NULL);
-  if (g == NULL)
-    return -ERR_NOMEM;
   int c = code < 0 ? -code : code;
-  const char *name = err_name(c);
-  const char *text = hint != NULL ? hint : err_text(c);
-  yajl_gen_map_open(g);
-  yajl_gen_string(g, (const unsigned char *)"code", 4);
-  yajl_gen_integer(g, c);
-  yajl_gen_string(g, (const unsigned char *)"error", 5);
-  yajl_gen_string(g, (const unsigned char *)name, strlen(name));
-  yajl_gen_string(g, (const unsigned char *)"hint", 4);
-  yajl_gen_string(g, (const unsigned char *)text, strlen(text));
-  yajl_gen_map_close(g);
-  yajl_gen_get_buf(g, &buf, &len);
-  int rc = api_reply_json(req, err_http_status(c), (const char *)buf, len);
-  yajl_gen_free(g);
+  api_json_init(&j);
+  api_json_obj(&j);
+  api_json_key(&j, "code");
+  api_json_int(&j, c);
+  api_json_key(&j, "error");
+  api_json_str(&j, err_name(c));
+  api_json_key(&j, "hint");
+  api_json_str(&j, hint != NULL ? hint : err_text(c));
+  api_json_obj_end(&j);
+  int rc = api_json_done(&j, &text, &len);
+  if (rc == 0)
+    rc = api_reply_json(req, err_http_status(c), text, len);
+  api_json_free(&j);
   return rc;
 }
 
@@ -104,17 +193,98 @@ static bool safe_id(const char *s)
   return n > 0;
 }
 
-static const struct api_route *route_of(const char *method, const char *url, bool *path_known)
+/* One path segment's end: the next '/' or the end of the text. */
+static const char *seg_end(const char *s)
+{
+  const char *e = strchr(s, '/');
+  return e != NULL ? e : s + strlen(s);
+}
+
+/*
+ * Whether @url matches the pattern @pat; a "{name}" segment matches one
+ * segment of 1..API_PARAM_VAL_MAX-1 bytes, recorded in @req when it is
+ * not NULL.
+ */
+static bool path_match(const char *pat, const char *url, struct api_request *req)
+{
+  unsigned n = 0;
+  while (*pat == '/' && *url == '/') {
+    pat++;
+    url++;
+    const char *pe = seg_end(pat), *ue = seg_end(url);
+    size_t pl = (size_t)(pe - pat), ul = (size_t)(ue - url);
+    if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}') {
+      if (ul == 0 || ul >= API_PARAM_VAL_MAX || n >= API_PARAMS_MAX)
+        return false;
+      if (req != NULL) {
+        req->param_names[n] = pat + 1;
+        req->param_name_len[n] = pl - 2;
+        memcpy(req->param_vals[n], url, ul);
+        req->param_vals[n][ul] = '\0';
+      }
+      n++;
+    } else if (pl != ul || memcmp(pat, url, pl) != 0) {
+      return false;
+    }
+    pat = pe;
+    url = ue;
+  }
+  if (*pat != '\0' || *url != '\0')
+    return false;
+  if (req != NULL)
+    req->n_params = n;
+  return true;
+}
+
+static const struct api_route *route_of(struct api_request *req, const char *method,
+                                        const char *url, bool *path_known)
 {
   *path_known = false;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-    if (strcmp(routes[i].path, url) != 0)
+    if (!path_match(routes[i].path, url, NULL))
       continue;
     *path_known = true;
-    if (strcmp(routes[i].method, method) == 0)
+    if (strcmp(routes[i].method, method) == 0) {
+      path_match(routes[i].path, url, req);
       return &routes[i];
+    }
   }
   return NULL;
+}
+
+bool api__idem_key_ok(const char *key)
+{
+  size_t n = 0;
+  if (key == NULL)
+    return false;
+  for (; key[n] != '\0'; n++)
+    if (n >= API_IDEM_KEY_MAX || key[n] < 0x21 || key[n] > 0x7e)
+      return false;
+  return n > 0;
+}
+
+/* Key, role and Idempotency-Key checks, then the handler. */
+static int dispatch(struct api_request *req)
+{
+  const struct api_route *rt = req->route;
+  if (rt->roles != API_ROLE_PUBLIC) {
+    int rc = api__authenticate(req);
+    if (rc != 0)
+      return api_reply_error(req, rc, NULL);
+    if ((rt->roles & (unsigned)req->principal.role) == 0) {
+      log_msg(LOGL_INFO, "api", "principal %lld (%s) may not %s %s", (long long)req->principal.id,
+              api_role_name(req->principal.role), rt->method, rt->path);
+      return api_reply_error(req, ERR_API_FORBIDDEN, NULL);
+    }
+  }
+  if (strcmp(rt->method, "POST") == 0) {
+    req->idem_key = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!api__idem_key_ok(req->idem_key))
+      return api_reply_error(req, ERR_API_IDEMPOTENCY_REQUIRED,
+                             "send an Idempotency-Key header of 1 to 128 visible ASCII "
+                             "characters with every POST");
+  }
+  return rt->handler(req);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -130,6 +300,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
       return MHD_NO;
     req->ctx = s->ctx;
     req->conn = conn;
+    req->method = method;
+    req->url = url;
     req->started = util_mono_ms();
     const char *cid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (safe_id(cid))
@@ -170,15 +342,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
   }
   log_set_request_id(req->id);
   bool known;
-  req->route = route_of(method, url, &known);
+  req->route = route_of(req, method, url, &known);
   int rc;
   if (req->route == NULL)
     rc = api_reply_error(req, known ? ERR_API_METHOD : ERR_API_NOT_FOUND, NULL);
   else
-    rc = req->route->handler(req);
+    rc = dispatch(req);
   if (!req->replied) {
     log_bug("api", "handler for %s %s did not reply (rc %d)", method, url, rc);
     rc = api_reply_error(req, ERR_INTERNAL, NULL);
+  }
+  if (req->db != NULL) {
+    db_pool_put(req->ctx->pool, req->db);
+    req->db = NULL;
   }
   log_set_request_id(NULL);
   return rc == 0 ? MHD_YES : MHD_NO;
@@ -193,7 +369,10 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)toe;
   if (req == NULL)
     return;
+  if (req->db != NULL)
+    db_pool_put(req->ctx->pool, req->db);
   free(req->body);
+  sodium_memzero(req, sizeof *req);
   free(req);
   *con_cls = NULL;
 }
@@ -220,7 +399,8 @@ int api_start(const char *host, uint16_t port, unsigned threads, const struct ap
     return -ERR_IO;
   }
   struct api_server *s = calloc(1, sizeof *s);
-  if (s == NULL) {
+  if (s == NULL || sodium_init() < 0) {
+    free(s);
     freeaddrinfo(ai);
     return -ERR_NOMEM;
   }

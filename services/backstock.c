@@ -22,6 +22,8 @@
  *                          poll the custodian's HTTP feed until SIGINT/SIGTERM (or one pass)
  *   backstock custody show statements|positions|settlements|rejects [--isin X] [--account A]
  *                          print what the custody store holds (docs/custody-store.md)
+ *   backstock admin bootstrap --name NAME [--force]
+ *                          create the first issuer admin and print its API key once
  *
  * Configuration: defaults < the file named by --config or BACKSTOCK_CONFIG
  * < BACKSTOCK_* variables.  Without BACKSTOCK_DATABASE_URL the service
@@ -30,6 +32,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,7 +59,8 @@ static void usage(FILE *out)
 {
   fputs("usage: backstock [--config FILE] [serve | migrate | config | version | pg start|stop\n"
         "                                    | connector | order place|cancel|show ...\n"
-        "                                    | custody ingest|watch|poll|show ...]\n"
+        "                                    | custody ingest|watch|poll|show ...\n"
+        "                                    | admin bootstrap --name NAME [--force]]\n"
         "  order place --id N --symbol S --side buy|sell --qty Q [--limit P] [--tif day|ioc]\n"
         "              [--isin I] [--note T]\n"
         "  order cancel --id N\n"
@@ -65,6 +69,7 @@ static void usage(FILE *out)
         "  custody watch\n"
         "  custody poll [--once]\n"
         "  custody show statements|positions|settlements|rejects [--isin X] [--account A]\n"
+        "  admin bootstrap --name NAME [--force]   the first issuer admin; prints its API key\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
         out);
 }
@@ -653,6 +658,68 @@ static int custody_command(struct service *svc, int argc, char **argv, int i)
   return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Administration                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * "admin bootstrap --name NAME [--force]": the first issuer admin.  Its
+ * API key goes to stdout alone on one line (KEY=$(backstock admin
+ * bootstrap ...)), shown this once; the rest to stderr.  Refused while an
+ * enabled issuer admin exists, unless --force.
+ */
+static int admin_command(struct service *svc, int argc, char **argv, int i)
+{
+  const char *name = NULL;
+  bool force = false;
+  struct api_principal p;
+  char key[API_KEY_TEXT_MAX];
+  const char *what = i < argc ? argv[i] : "";
+  for (i++; i < argc; i++) {
+    if (strcmp(argv[i], "--name") == 0 && i + 1 < argc && name == NULL)
+      name = argv[++i];
+    else if (strcmp(argv[i], "--force") == 0 && !force)
+      force = true;
+    else
+      name = "";
+  }
+  if (strcmp(what, "bootstrap") != 0 || name == NULL || name[0] == '\0') {
+    usage(stderr);
+    return -ERR_INVALID_ARGUMENT;
+  }
+  if (sodium_init() < 0) {
+    fprintf(stderr, "backstock: admin bootstrap: libsodium cannot start\n");
+    return -ERR_INTERNAL;
+  }
+  int rc = open_database(svc, true);
+  if (rc == 0) {
+    rc = api_bootstrap_admin(svc->conn, name, force, &p, key);
+    if (rc == 0) {
+      printf("%s\n", key);
+      fflush(stdout);
+      sodium_memzero(key, sizeof key);
+      fprintf(stderr,
+              "backstock: issuer admin %lld \"%s\" created; its API key (above) is shown this "
+              "once and stored nowhere\n",
+              (long long)p.id, p.name);
+    } else if (rc == -ERR_API_FIELD) {
+      fprintf(stderr,
+              "backstock: admin bootstrap: --name wants 1 to %d bytes of text without "
+              "control characters\n",
+              API_NAME_MAX);
+      rc = -ERR_INVALID_ARGUMENT;
+    } else if (rc == -ERR_API_CONFLICT) {
+      fprintf(stderr, "backstock: admin bootstrap: %s\n",
+              force ? "a principal of this name exists"
+                    : "an issuer admin exists already (--force makes another)");
+    } else {
+      fprintf(stderr, "backstock: admin bootstrap: %s\n", err_text(rc));
+    }
+  }
+  close_database(svc);
+  return rc;
+}
+
 static int pg_command(struct service *svc, const char *what)
 {
   int rc;
@@ -720,6 +787,8 @@ int main(int argc, char **argv)
     rc = order_command(&svc, argc, argv, i + 1);
   } else if (strcmp(cmd, "custody") == 0) {
     rc = custody_command(&svc, argc, argv, i + 1);
+  } else if (strcmp(cmd, "admin") == 0) {
+    rc = admin_command(&svc, argc, argv, i + 1);
   } else {
     usage(stderr);
     cfg_free(&svc.cfg);

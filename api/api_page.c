@@ -1,0 +1,85 @@
+/*
+ * Cursor pagination: ?limit= and an opaque ?cursor= (base64url of the
+ * decimal id of the last item shown), and the reply's frame
+ * {"items": [...], "next_cursor": "..." | null}.  A list is ordered by a
+ * positive id; a page holds the rows with id > the cursor's.  A cursor is
+ * checked strictly (canonical base64url of a canonical decimal), so any
+ * other text is api_bad_cursor, never a silent first page.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api/api_int.h"
+
+void api_cursor_encode(int64_t id, char out[API_CURSOR_MAX])
+{
+  char dec[24];
+  int n = snprintf(dec, sizeof dec, "%lld", (long long)id);
+  sodium_bin2base64(out, API_CURSOR_MAX, (const unsigned char *)dec, (size_t)n,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int api_cursor_decode(const char *s, int64_t *id)
+{
+  unsigned char dec[24];
+  size_t n = 0;
+  const char *end = NULL;
+  char again[API_CURSOR_MAX];
+  size_t len = strlen(s);
+  if (len == 0 || len >= API_CURSOR_MAX ||
+      sodium_base642bin(dec, sizeof dec - 1, s, len, NULL, &n, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != s + len || n == 0 || n > 19 || dec[0] < '1' || dec[0] > '9')
+    return -ERR_API_BAD_CURSOR;
+  int64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (dec[i] < '0' || dec[i] > '9' || v > (INT64_MAX - (dec[i] - '0')) / 10)
+      return -ERR_API_BAD_CURSOR;
+    v = v * 10 + (dec[i] - '0');
+  }
+  api_cursor_encode(v, again);
+  if (strcmp(again, s) != 0) /* unused bits set: not the text we make */
+    return -ERR_API_BAD_CURSOR;
+  *id = v;
+  return 0;
+}
+
+int api_page_args(struct api_request *req, struct api_page *p, char *hint, size_t hint_size)
+{
+  const char *lim = api_req_query(req, "limit");
+  const char *cur = api_req_query(req, "cursor");
+  p->limit = API_PAGE_DEFAULT;
+  p->after = 0;
+  if (lim != NULL) {
+    uint32_t v;
+    if (kv_parse_uint(lim, strlen(lim), 1, API_PAGE_MAX, &v) != 0)
+      return api__hint(hint, hint_size, -ERR_API_FIELD, "limit: want an integer from 1 to %d",
+                       API_PAGE_MAX);
+    p->limit = v;
+  }
+  if (cur != NULL && api_cursor_decode(cur, &p->after) != 0)
+    return api__hint(hint, hint_size, -ERR_API_BAD_CURSOR,
+                     "cursor: pass the next_cursor of the previous page as it is");
+  return 0;
+}
+
+void api_page_open(struct api_json *j)
+{
+  api_json_obj(j);
+  api_json_key(j, "items");
+  api_json_arr(j);
+}
+
+void api_page_close(struct api_json *j, int64_t next_after)
+{
+  char c[API_CURSOR_MAX];
+  api_json_arr_end(j);
+  api_json_key(j, "next_cursor");
+  if (next_after > 0) {
+    api_cursor_encode(next_after, c);
+    api_json_str(j, c);
+  } else {
+    api_json_null(j);
+  }
+}
