@@ -244,12 +244,6 @@ out:
 
 static volatile int connector_stop;
 
-static void on_stop_signal(int sig)
-{
-  (void)sig;
-  connector_stop = 1;
-}
-
 /*
  * Run the FIX initiator session to the broker with the connector
  * application until SIGINT/SIGTERM, then log out (bounded) and return.
@@ -259,15 +253,9 @@ static int connector(struct service *svc)
   struct fix_net *net = NULL;
   struct fix_broker *app = NULL;
   struct run_row run = {0};
-  struct sigaction sa;
   int rc;
 
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  proc_catch_stop(&connector_stop);
 
   if ((rc = open_database(svc, true)) != 0)
     goto out;
@@ -490,12 +478,6 @@ static int order_command(struct service *svc, int argc, char **argv, int i)
 
 static volatile int custody_stop;
 
-static void on_custody_stop(int sig)
-{
-  (void)sig;
-  custody_stop = 1;
-}
-
 /* The database and a store with the configured allow-list and size limit. */
 static int custody_open(struct service *svc, struct custody_store **out)
 {
@@ -625,7 +607,6 @@ static int custody_show_command(struct service *svc, int argc, char **argv, int 
 static int custody_command(struct service *svc, int argc, char **argv, int i)
 {
   struct custody_store *st = NULL;
-  struct sigaction sa;
   const char *what = i < argc ? argv[i] : "";
   bool once = false;
   int rc;
@@ -639,12 +620,7 @@ static int custody_command(struct service *svc, int argc, char **argv, int i)
     usage(stderr);
     return -ERR_INVALID_ARGUMENT;
   }
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_custody_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  proc_catch_stop(&custody_stop);
   if ((rc = custody_open(svc, &st)) == 0) {
     if (strcmp(what, "ingest") == 0)
       rc = custody_ingest_files(st, argc, argv, i + 1);
