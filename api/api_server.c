@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "api/api_instruments.h"
 #include "api/api_int.h"
 
 struct api_server {
@@ -37,6 +38,12 @@ static const struct api_route routes[] = {
      API_ROLE_ISSUER_ADMIN},
     {"POST", "/v1/admin/keys/{id}/revoke", api_admin_key_revoke_post, API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/admin/audit", api_admin_audit_get, ADMIN_READ},
+    {"POST", "/v1/admin/instruments", api_admin_instruments_post, API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/instruments", api_instruments_get, API_ROLES_ANY},
+    {"GET", "/v1/instruments/{symbol}", api_instrument_get, API_ROLES_ANY},
+    {"POST", "/v1/admin/instruments/{symbol}", api_admin_instrument_post, API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/pauses", api_admin_pauses_post, API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/pauses", api_pauses_get, API_ROLES_ANY},
 };
 
 const struct api_route *api_routes(size_t *n)
