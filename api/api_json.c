@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 #include <yajl/yajl_tree.h>
@@ -346,20 +345,26 @@ int api_json_done(struct api_json *j, const char **text, size_t *len)
 
 int api_time_format(int64_t unix_ms, char out[API_TIME_STR])
 {
-  int64_t ms = unix_ms % 1000, s = unix_ms / 1000;
-  struct tm tm;
+  /* Floor division: times before 1970 count back from the day before. */
+  int64_t day = unix_ms / 86400000, ms = unix_ms % 86400000;
   if (ms < 0) {
-    ms += 1000;
-    s--;
+    ms += 86400000;
+    day--;
   }
-  time_t t = (time_t)s;
-  if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+  int y;
+  unsigned mo, d;
+  if (day < INT32_MIN || day > INT32_MAX) {
+    out[0] = '\0';
+    return -ERR_INVALID_ARGUMENT;
+  }
+  cal_civil((int32_t)day, &y, &mo, &d);
+  if (y < 0 || y > 9999) {
     out[0] = '\0';
     return -ERR_INVALID_ARGUMENT;
   }
   char b[64]; /* wide enough for any int fields: the compiler cannot see their ranges */
-  snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+  snprintf(b, sizeof b, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, mo, d, (int)(ms / 3600000),
+           (int)(ms / 60000 % 60), (int)(ms / 1000 % 60), (int)(ms % 1000));
   return util_strlcpy(out, b, API_TIME_STR) == 0 ? 0 : -ERR_INVALID_ARGUMENT;
 }
 
@@ -383,11 +388,8 @@ int api_time_parse(const char *s, size_t len, int64_t *unix_ms)
   if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
       s[16] != ':')
     return -ERR_INVALID_ARGUMENT;
-  int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
   int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
-    return -ERR_INVALID_ARGUMENT;
-  if (cal_day(y, (unsigned)mo, (unsigned)d, &day) != 0)
+  if (cal_parse_date(s, 10, &day) != 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return -ERR_INVALID_ARGUMENT;
   if (s[i] == '.') {
     size_t k = 0;

@@ -97,6 +97,14 @@ enum db_qs db_exec(struct db_conn *c, const struct db_stmt *stmt, const char *co
                    PGresult **res);
 
 /**
+ * db_exec_bin() - db_exec() with binary parameters or a binary result:
+ * @lengths and @formats as PQexecPrepared takes them (NULL: all text),
+ * @result_format 0 text, 1 binary.  Same status and @res contract.
+ */
+enum db_qs db_exec_bin(struct db_conn *c, const struct db_stmt *stmt, const char *const *params,
+                       const int *lengths, const int *formats, int result_format, PGresult **res);
+
+/**
  * db_exec_sql() - run SQL text without parameters (may hold several
  * statements).  For migrations and session setup only.
  */

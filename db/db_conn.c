@@ -191,6 +191,12 @@ static int remember(struct db_conn *c, const struct db_stmt *s)
 enum db_qs db_exec(struct db_conn *c, const struct db_stmt *stmt, const char *const *params,
                    PGresult **res)
 {
+  return db_exec_bin(c, stmt, params, NULL, NULL, 0, res);
+}
+
+enum db_qs db_exec_bin(struct db_conn *c, const struct db_stmt *stmt, const char *const *params,
+                       const int *lengths, const int *formats, int result_format, PGresult **res)
+{
   if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
     util_strlcpy(c->last_error, "connection lost", sizeof c->last_error);
     c->last_sqlstate[0] = '\0';
@@ -211,7 +217,8 @@ enum db_qs db_exec(struct db_conn *c, const struct db_stmt *stmt, const char *co
       return DB_QS_HARD;
     c->stats.prepares++;
   }
-  PGresult *r = PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+  PGresult *r =
+      PQexecPrepared(c->pg, stmt->name, stmt->nparams, params, lengths, formats, result_format);
   enum db_qs qs = db__classify(c, r);
   if (res != NULL)
     *res = qs > 0 ? r : NULL;

@@ -12,10 +12,8 @@
  *   travel as one binary bytea parameter (concatenated) with their
  *   lengths, numbers, types and times as text arrays, split in SQL;
  * - the statements with binary parameters or results (insert_batch,
- *   select_messages) go through libpq directly with the db_qs semantics of
- *   db_exec (soft = 40001/40P01); they are prepared on the connection once
- *   (found already there when a store is reopened on the same connection)
- *   and again after a reconnect, which db_conn counts;
+ *   select_messages) run through db_exec_bin, prepared per connection like
+ *   every other statement;
  * - the session's advisory lock is session-level on this connection, so a
  *   reconnect loses it silently: while the store believes it holds the
  *   lock, every write first re-takes it after a reconnect and fails with
@@ -36,10 +34,7 @@ struct fix_store {
   char *id;
   bool locked;
   unsigned long lock_gen; /* c->stats.reconnects when the lock was taken */
-  /* Our directly executed statements: prepared on which connection. */
-  const PGconn *prep_pg;
-  unsigned long prep_gen;
-  bool busy; /* the body found the lock taken by another process */
+  bool busy;              /* the body found the lock taken by another process */
   struct fix_store_stats stats;
 };
 
@@ -113,42 +108,6 @@ static const struct db_stmt fix_store_select_messages = {
     4,
 };
 
-static const struct db_stmt *const direct_stmts[] = {&fix_store_insert_batch,
-                                                     &fix_store_select_messages};
-
-/* ---- libpq directly, with the db_qs semantics ---------------------- */
-
-static void set_error(struct db_conn *c, const PGresult *res)
-{
-  const char *msg = res != NULL ? PQresultErrorMessage(res) : NULL;
-  const char *st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-  if (msg == NULL || msg[0] == '\0')
-    msg = c->pg != NULL ? PQerrorMessage(c->pg) : "no connection";
-  util_strlcpy(c->last_error, msg, sizeof c->last_error);
-  size_t n = strlen(c->last_error);
-  while (n > 0 && (c->last_error[n - 1] == '\n' || c->last_error[n - 1] == ' '))
-    c->last_error[--n] = '\0';
-  util_strlcpy(c->last_sqlstate, st != NULL ? st : "", sizeof c->last_sqlstate);
-}
-
-static enum db_qs classify(struct db_conn *c, PGresult *res)
-{
-  switch (PQresultStatus(res)) {
-  case PGRES_COMMAND_OK: {
-    const char *n = PQcmdTuples(res);
-    return n[0] == '\0' ? DB_QS_NONE : (enum db_qs)strtol(n, NULL, 10);
-  }
-  case PGRES_TUPLES_OK:
-    return (enum db_qs)PQntuples(res);
-  default:
-    break;
-  }
-  set_error(c, res);
-  if (strcmp(c->last_sqlstate, "40001") == 0 || strcmp(c->last_sqlstate, "40P01") == 0)
-    return DB_QS_SOFT;
-  return DB_QS_HARD;
-}
-
 static bool conn_ok(struct db_conn *c)
 {
   if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
@@ -156,62 +115,6 @@ static bool conn_ok(struct db_conn *c)
   util_strlcpy(c->last_error, "connection lost", sizeof c->last_error);
   c->last_sqlstate[0] = '\0';
   return false;
-}
-
-/*
- * Prepare the direct statements if this connection has not got them.
- * @check: outside a transaction, ask the server first (a store reopened
- * on the same connection finds them there).
- */
-static enum db_qs prepare_direct(struct fix_store *st, bool check)
-{
-  struct db_conn *c = st->c;
-  if (st->prep_pg == c->pg && st->prep_gen == c->stats.reconnects)
-    return DB_QS_NONE;
-  if (!conn_ok(c))
-    return DB_QS_HARD;
-  for (size_t i = 0; i < sizeof direct_stmts / sizeof direct_stmts[0]; i++) {
-    const struct db_stmt *s = direct_stmts[i];
-    PGresult *r;
-    if (check) {
-      r = PQdescribePrepared(c->pg, s->name);
-      bool there = PQresultStatus(r) == PGRES_COMMAND_OK;
-      PQclear(r);
-      if (there)
-        continue;
-    }
-    r = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
-    enum db_qs qs = classify(c, r);
-    PQclear(r);
-    if (qs < 0) {
-      if (PQstatus(c->pg) == CONNECTION_OK && strcmp(c->last_sqlstate, "25P02") != 0)
-        log_bug("fix", "prepare %s: %s", s->name, c->last_error);
-      return qs;
-    }
-    c->stats.prepares++;
-  }
-  st->prep_pg = c->pg;
-  st->prep_gen = c->stats.reconnects;
-  return DB_QS_NONE;
-}
-
-/* Run a direct statement; *res as db_exec() hands it (only when > 0). */
-static enum db_qs exec_direct(struct fix_store *st, const struct db_stmt *s,
-                              const char *const *vals, const int *lens, const int *fmts,
-                              int result_format, PGresult **res)
-{
-  struct db_conn *c = st->c;
-  *res = NULL;
-  enum db_qs qs = prepare_direct(st, !c->in_txn);
-  if (qs < 0)
-    return qs;
-  PGresult *r = PQexecPrepared(c->pg, s->name, s->nparams, vals, lens, fmts, result_format);
-  qs = classify(c, r);
-  if (qs > 0)
-    *res = r;
-  else
-    PQclear(r);
-  return qs;
 }
 
 /* ---- open, close, lock --------------------------------------------- */
@@ -240,11 +143,6 @@ int fix_store_open(struct db_conn *c, const char *session_id, struct fix_store *
   }
   struct open_cls o = {session_id};
   int rc = db_txn(c, "fix_store_open", open_body, &o);
-  if (rc == 0 && prepare_direct(st, true) < 0) {
-    log_msg(LOGL_ERROR, "fix", "%s: cannot prepare the store's statements: %s", session_id,
-            c->last_error);
-    rc = -ERR_DB_HARD;
-  }
   if (rc != 0) {
     fix_store_close(st);
     return rc;
@@ -427,7 +325,7 @@ static enum db_qs persist_body(struct db_conn *c, void *cls)
   if (qs < 0)
     return qs;
   PGresult *r;
-  qs = exec_direct(p->st, &fix_store_insert_batch, p->vals, p->lens, p->fmts, 0, &r);
+  qs = db_exec_bin(c, &fix_store_insert_batch, p->vals, p->lens, p->fmts, 0, &r);
   if (qs < 0)
     return qs;
   if (qs == DB_QS_NONE) {
@@ -636,7 +534,7 @@ static int load(void *ctx, uint64_t from, uint64_t to, fix_stored_fn fn, void *c
     snprintf(lim, sizeof lim, "%d", LOAD_CHUNK);
     const char *vals[] = {st->id, f, t, lim};
     PGresult *r;
-    enum db_qs qs = exec_direct(st, &fix_store_select_messages, vals, NULL, NULL, 1, &r);
+    enum db_qs qs = db_exec_bin(c, &fix_store_select_messages, vals, NULL, NULL, 1, &r);
     if (qs < 0) {
       log_msg(LOGL_ERROR, "fix", "%s: cannot read stored messages: %s", st->id, c->last_error);
       return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : conn_ok(c) ? -ERR_DB_HARD : -ERR_DB_CONNECT;
