@@ -383,6 +383,16 @@ int api_cursor_decode(const char *s, int64_t *id);
  */
 int api_page_args(struct api_request *req, struct api_page *p, char *hint, size_t hint_size);
 
+/**
+ * api_page_fetch() - run the page query @q, whose $1 is the id after which
+ * the page starts and $2 the limit (one more row than shown, to know
+ * whether another page follows).  *r receives the rows (PQclear it; NULL
+ * when none), *shown how many belong on this page, *more whether rows
+ * follow.  Returns 0 or the registry code to answer with.
+ */
+int api_page_fetch(struct db_conn *c, const struct db_stmt *q, const struct api_page *p,
+                   PGresult **r, int *shown, bool *more);
+
 /** api_page_open() - start the reply: {"items":[ */
 void api_page_open(struct api_json *j);
 

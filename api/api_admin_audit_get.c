@@ -54,7 +54,7 @@ int api_admin_audit_get(struct api_request *req)
   struct api_page pg;
   struct api_json j;
   struct db_conn *c;
-  char hint[API_HINT_MAX], after[24], lim[16];
+  char hint[API_HINT_MAX];
   int64_t broken = 0, count = 0;
   PGresult *r = NULL;
   int rc = api_page_args(req, &pg, hint, sizeof hint);
@@ -62,20 +62,17 @@ int api_admin_audit_get(struct api_request *req)
     return api_reply_error(req, rc, hint);
   if ((rc = api_req_db(req, &c)) != 0 || (rc = api_audit_verify(c, &broken, &count)) != 0)
     return api_reply_error(req, rc, NULL);
-  snprintf(after, sizeof after, "%lld", (long long)pg.after);
-  snprintf(lim, sizeof lim, "%u", pg.limit + 1);
-  const char *params[] = {after, lim};
-  enum db_qs qs = db_exec(c, &q_page, params, &r);
-  if (qs < 0)
-    return api_reply_error(req, qs == DB_QS_SOFT ? ERR_DB_CONFLICT : ERR_DB_HARD, NULL);
-  int rows = qs > 0 ? PQntuples(r) : 0, shown = rows > (int)pg.limit ? (int)pg.limit : rows;
+  int shown;
+  bool more;
+  if ((rc = api_page_fetch(c, &q_page, &pg, &r, &shown, &more)) != 0)
+    return api_reply_error(req, rc, NULL);
   api_json_init(&j);
   api_page_open(&j);
   for (int i = 0; i < shown; i++)
     item(&j, r, i);
   int64_t last = shown > 0 ? strtoll(PQgetvalue(r, shown - 1, 0), NULL, 10) : 0;
   PQclear(r);
-  api_page_close(&j, rows > shown ? last : 0);
+  api_page_close(&j, more ? last : 0);
   api_json_key(&j, "verified");
   api_json_bool(&j, broken == 0);
   api_json_key(&j, "broken_seq");

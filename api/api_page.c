@@ -64,6 +64,23 @@ int api_page_args(struct api_request *req, struct api_page *p, char *hint, size_
   return 0;
 }
 
+int api_page_fetch(struct db_conn *c, const struct db_stmt *q, const struct api_page *p,
+                   PGresult **r, int *shown, bool *more)
+{
+  char after[24], lim[16];
+  snprintf(after, sizeof after, "%lld", (long long)p->after);
+  snprintf(lim, sizeof lim, "%u", p->limit + 1);
+  const char *params[] = {after, lim};
+  *r = NULL;
+  enum db_qs qs = db_exec(c, q, params, r);
+  if (qs < 0)
+    return qs == DB_QS_SOFT ? ERR_DB_CONFLICT : ERR_DB_HARD;
+  int rows = qs > 0 ? PQntuples(*r) : 0;
+  *shown = rows > (int)p->limit ? (int)p->limit : rows;
+  *more = rows > *shown;
+  return 0;
+}
+
 void api_page_open(struct api_json *j)
 {
   api_json_obj(j);
