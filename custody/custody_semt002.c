@@ -1087,24 +1087,20 @@ static int semt_leaf(struct semt *s, struct custody__xml *x, unsigned act, const
       p->sub[p->n_sub].type[4] = '\0';
     }
     return 0;
-  case A_UPD_CD:
-    if (n == 4 && memcmp(t, "COMP", 4) == 0)
-      st->update = CUSTODY_UPDATE_COMPLETE;
-    else if (n == 4 && memcmp(t, "DELT", 4) == 0)
-      st->update = CUSTODY_UPDATE_DELTA;
-    else
+  case A_UPD_CD: {
+    int k = custody__code4(t, n, "COMPDELT"); /* in the order of enum custody_update */
+    if (k < 0)
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "update type not COMP or DELT");
+    st->update = (enum custody_update)(k + 1);
     return 0;
-  case A_BSIS_CD:
-    if (n == 4 && memcmp(t, "SETT", 4) == 0)
-      st->basis = CUSTODY_BASIS_SETT;
-    else if (n == 4 && memcmp(t, "TRAD", 4) == 0)
-      st->basis = CUSTODY_BASIS_TRAD;
-    else if (n == 4 && memcmp(t, "CONT", 4) == 0)
-      st->basis = CUSTODY_BASIS_CONT;
-    else
+  }
+  case A_BSIS_CD: {
+    int k = custody__code4(t, n, "SETTTRADCONT"); /* in the order of enum custody_basis */
+    if (k < 0)
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "basis not SETT, TRAD or CONT");
+    st->basis = (enum custody_basis)(k + 1);
     return 0;
+  }
   case A_ACTV:
     return put_bool(x, &st->activity, t, n);
   case A_SUBIND:
@@ -1138,13 +1134,16 @@ static int semt_leaf(struct semt *s, struct custody__xml *x, unsigned act, const
   case A_SHRT:
     if (s->qt == NULL)
       return custody__xml_fail(x, -ERR_INTERNAL, NULL, "indicator outside a balance");
-    if (n == 4 && memcmp(t, "LONG", 4) == 0)
+    switch (custody__code4(t, n, "LONGSHOR")) {
+    case 0:
       s->qt->shrt = false;
-    else if (n == 4 && memcmp(t, "SHOR", 4) == 0)
+      return 0;
+    case 1:
       s->qt->shrt = true;
-    else
+      return 0;
+    default:
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "not LONG or SHOR");
-    return 0;
+    }
   case A_UNIT:
   case A_PRTRY_BAL:
     return put_qty(x, s->qt, CUSTODY_QTY_UNIT, t, n);

@@ -291,6 +291,16 @@ bool custody__subbal_code_ok(const char *s, size_t len)
                  "PEDA PEND PENR PLED REGO RSTR OTHR TRAN DRAW WDOC BTRA");
 }
 
+int custody__code4(const char *s, size_t len, const char *codes)
+{
+  if (len != 4)
+    return -1;
+  for (int k = 0; codes[4 * k] != '\0'; k++)
+    if (memcmp(s, codes + 4 * k, 4) == 0)
+      return k;
+  return -1;
+}
+
 bool custody__alnum4_ok(const char *s, size_t len)
 {
   if (len != 4)

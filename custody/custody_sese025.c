@@ -158,22 +158,20 @@ static int sese_leaf(struct sese *s, struct custody__xml *x, unsigned act, const
     return put_id(x, o->tx_id, t, n);
   case A_SVCRTXID:
     return put_id(x, o->servicer_tx_id, t, n);
-  case A_MVMNT:
-    if (n == 4 && memcmp(t, "RECE", 4) == 0)
-      o->direction = CUSTODY_RECEIVE;
-    else if (n == 4 && memcmp(t, "DELI", 4) == 0)
-      o->direction = CUSTODY_DELIVER;
-    else
+  case A_MVMNT: {
+    int k = custody__code4(t, n, "RECEDELI"); /* in the order of enum custody_direction */
+    if (k < 0)
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "not RECE or DELI");
+    o->direction = (enum custody_direction)(k + 1);
     return 0;
-  case A_PMT:
-    if (n == 4 && memcmp(t, "APMT", 4) == 0)
-      o->against_payment = true;
-    else if (n == 4 && memcmp(t, "FREE", 4) == 0)
-      o->against_payment = false;
-    else
+  }
+  case A_PMT: {
+    int k = custody__code4(t, n, "APMTFREE");
+    if (k < 0)
       return custody__xml_fail(x, -ERR_CUSTODY_VALUE, NULL, "not APMT or FREE");
+    o->against_payment = k == 0;
     return 0;
+  }
   case A_DT: {
     int32_t day;
     if (custody__date(t, n, &day) != 0)

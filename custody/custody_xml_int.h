@@ -116,6 +116,12 @@ bool custody__freq_code_ok(const char *s, size_t len);
 /** custody__subbal_code_ok() - a SecuritiesBalanceType12Code (PEND, PENR, BLOK, ...). */
 bool custody__subbal_code_ok(const char *s, size_t len);
 
+/**
+ * custody__code4() - which of the 4-letter codes concatenated in @codes
+ * ("COMPDELT") @s is: 0, 1, ..., or -1 for none.
+ */
+int custody__code4(const char *s, size_t len, const char *codes);
+
 /** custody__alnum4_ok() - Exact4AlphaNumericText: [a-zA-Z0-9]{4}. */
 bool custody__alnum4_ok(const char *s, size_t len);
 
