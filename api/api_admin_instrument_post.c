@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 static const struct api_field fields[] = {
     API_FIELD_INT("settlement_lag_days", struct api_instrument, settlement_lag_days, 0, 0, 10),

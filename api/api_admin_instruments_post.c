@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 static const struct api_field fields[] = {
     API_FIELD_STRING("symbol", struct api_instrument, symbol, API_F_REQUIRED, API_CS_UPPER),

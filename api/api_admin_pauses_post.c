@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 struct body {
   char scope[API_SYMBOL_MAX + 1];

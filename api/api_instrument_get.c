@@ -2,7 +2,7 @@
  * GET /v1/instruments/{symbol} (issuer admin, auditor, AP): one
  * instrument, {"instrument": ...}; 404 for no such instrument.
  */
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 int api_instrument_get(struct api_request *req)
 {

@@ -1,5 +1,5 @@
 /*
- * Instruments, shared by their endpoints (api_instruments.h): the policy
+ * Instruments, shared by their endpoints (api_instruments_int.h): the policy
  * names, the checks across fields (ISIN with its check digit, the hours,
  * fee rate, order limits), the row as read from the database and the JSON
  * the API shows.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 const char *const api_mint_policies[] = {"at_fill", "at_settlement", NULL};
 const char *const api_burn_policies[] = {"on_receipt", "at_payout", NULL};

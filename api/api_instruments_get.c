@@ -3,7 +3,7 @@
  * id, one page at a time (?limit=, ?cursor=): {"items": [instrument...],
  * "next_cursor": ...}.
  */
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 static const struct db_stmt q_page = {
     "api_instruments_page",

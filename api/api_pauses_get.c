@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 
 static const struct db_stmt q_paused = {
     "api_pauses_paused",

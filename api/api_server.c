@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "api/api_instruments.h"
+#include "api/api_instruments_int.h"
 #include "api/api_int.h"
 
 struct api_server {

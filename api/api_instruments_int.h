@@ -6,8 +6,8 @@
  * handlers hold it, its checks, its row and its JSON.  Tables: migration
  * 0011-instruments.sql.  Conventions: docs/api.md.
  */
-#ifndef BACKSTOCK_API_INSTRUMENTS_H
-#define BACKSTOCK_API_INSTRUMENTS_H
+#ifndef BACKSTOCK_API_INSTRUMENTS_INT_H
+#define BACKSTOCK_API_INSTRUMENTS_INT_H
 
 #include "api/api_int.h"
 
