@@ -6,7 +6,8 @@
  *
  * Numbers are grouped by module: 1..999 general, 1000 money, 1100
  * calendar, 1200 configuration, 2000 database, 2100 migrations, 2200
- * embedded PostgreSQL, 3000 HTTP API, 4000 FIX.  Functions return 0 on success and
+ * embedded PostgreSQL, 3000 HTTP API, 4000 FIX, 5000 custody, 6000 books, 7000 chain,
+ * 8000 orders.  Functions return 0 on success and
  * the negated number on failure (-ERR_MONEY_OVERFLOW).
  *
  * Included only through common.h.
@@ -102,7 +103,19 @@
   X(CHAIN_UNKNOWN_TOKEN, 7003, 404, "unknown token")                                               \
   X(CHAIN_PENDING, 7004, 503, "intent not executed yet")                                           \
   X(CHAIN_BACKEND, 7005, 503, "token ledger backend unavailable")                                  \
-  X(CHAIN_ADDRESS, 7006, 400, "invalid account address")
+  X(CHAIN_ADDRESS, 7006, 400, "invalid account address")                                           \
+  X(ORDER_STATE, 8001, 409, "order is not in a state that allows this")                            \
+  X(ORDER_PAUSED, 8002, 409, "minting or redeeming this instrument is paused")                     \
+  X(ORDER_SIZE, 8003, 422, "quantity outside the instrument's minimum and maximum")                \
+  X(ORDER_LIMIT, 8004, 422, "order would exceed a limit of its window")                            \
+  X(ORDER_HOURS, 8005, 422, "outside primary-market hours; this instrument refuses")               \
+  X(ORDER_WALLET, 8006, 422, "wallet not on the AP's allow-list")                                  \
+  X(ORDER_SIGNATURE, 8007, 401, "missing or invalid Ed25519 signature of the instruction")         \
+  X(ORDER_NOT_FOUND, 8008, 404, "no such order")                                                   \
+  X(ORDER_CORPACT, 8009, 409, "a corporate action's window pauses mint and redeem")                \
+  X(ORDER_CASH, 8010, 422, "cash amount does not fit what the order needs or holds")               \
+  X(ORDER_INSTRUMENT, 8011, 404, "no such instrument")                                             \
+  X(ORDER_PRICE, 8012, 422, "price outside the instrument's bounds")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,

@@ -1,6 +1,7 @@
 /*
- * issuance: the heart of backstock -- the books now; mint and redeem
- * orders and the settlement queue come in later sections of this header.
+ * issuance: the heart of backstock -- the books, mint and redeem orders,
+ * the engine that drives them (broker, settlement queue, token ledger)
+ * and corporate actions.
  *
  * Books (issuance_books*.c, tables in migrations/0009-books.sql, rules in
  * docs/books.md): a double-entry ledger in PostgreSQL.  An account is an
@@ -393,5 +394,168 @@ int books_check_with(struct db_conn *c, books_check_fn extra, void *cls, struct 
  * or "books FAILED" with the counts per issue.
  */
 void books_report_print(const struct books_report *r, FILE *out);
+
+/* ================================================================== */
+/* Orders: core (issuance_orders_core.c) -- lead                      */
+/* ================================================================== */
+
+/*
+ * Mint and redeem orders (tables in migrations/0013-orders.sql, the
+ * lifecycle in docs/orders.md).  Every change of state goes through
+ * order_transition_in(), which appends the order's event in the same
+ * transaction, so the event history is complete by construction.
+ */
+enum order_kind { ORDER_MINT = 0, ORDER_REDEEM = 1 };
+
+/* X(NAME, "name") in the order of migrations/0013-orders.sql. */
+#define ORDER_STATES(X)                                                                            \
+  X(REQUESTED, "requested")                                                                        \
+  X(VALIDATED, "validated")                                                                        \
+  X(AWAITING_CASH, "awaiting_cash")                                                                \
+  X(CASH_RECEIVED, "cash_received")                                                                \
+  X(AWAITING_TOKENS, "awaiting_tokens")                                                            \
+  X(TOKENS_RECEIVED, "tokens_received")                                                            \
+  X(BURNED, "burned")                                                                              \
+  X(BROKER_SUBMITTED, "broker_submitted")                                                          \
+  X(PARTIALLY_FILLED, "partially_filled")                                                          \
+  X(FILLED, "filled")                                                                              \
+  X(SETTLING, "settling")                                                                          \
+  X(SETTLED_AT_CUSTODIAN, "settled_at_custodian")                                                  \
+  X(CASH_SETTLED, "cash_settled")                                                                  \
+  X(MINT_SUBMITTED, "mint_submitted")                                                              \
+  X(MINTED, "minted")                                                                              \
+  X(PAYOUT_SUBMITTED, "payout_submitted")                                                          \
+  X(PAID, "paid")                                                                                  \
+  X(COMPLETED, "completed")                                                                        \
+  X(REJECTED, "rejected")                                                                          \
+  X(EXPIRED, "expired")                                                                            \
+  X(CANCEL_REQUESTED, "cancel_requested")                                                          \
+  X(CANCELLED, "cancelled")                                                                        \
+  X(BROKER_REJECTED, "broker_rejected")                                                            \
+  X(SETTLEMENT_FAILED, "settlement_failed")                                                        \
+  X(MINT_FAILED, "mint_failed")                                                                    \
+  X(REQUIRES_ATTENTION, "requires_attention")
+
+enum order_state {
+#define ORDER_STATE_ENUM(n, s) ORDER_##n,
+  ORDER_STATES(ORDER_STATE_ENUM)
+#undef ORDER_STATE_ENUM
+      ORDER_STATE_COUNT
+};
+
+/** order_state_name() - "requested", ...; "unknown" out of range (static). */
+const char *order_state_name(enum order_state st);
+
+/** order_state_parse() - the state named @s.  Returns 0 or -ERR_INVALID_ARGUMENT. */
+int order_state_parse(const char *s, enum order_state *out);
+
+/** order_state_final() - completed, rejected, expired, cancelled or broker_rejected. */
+bool order_state_final(enum order_state st);
+
+/** order_kind_name() - "mint" or "redeem" (static). */
+const char *order_kind_name(enum order_kind k);
+
+#define ORDER_SYMBOL_MAX 17  /* instrument or token symbol and its NUL */
+#define ORDER_ISIN_MAX   13  /* ISIN and its NUL */
+#define ORDER_WALLET_MAX 43  /* 0x + 40 hex and its NUL */
+#define ORDER_TEXT_MAX   256 /* attention, client_ref (64) and its NUL */
+
+/* An order as stored, with its instrument's names (order_get()). */
+struct order {
+  int64_t id;
+  enum order_kind kind;
+  int64_t ap;         /* principal id */
+  int64_t instrument; /* instrument id */
+  char symbol[ORDER_SYMBOL_MAX];
+  char token_symbol[ORDER_SYMBOL_MAX];
+  char isin[ORDER_ISIN_MAX];
+  unsigned token_decimals;
+  int settlement_lag_days;
+  char wallet[ORDER_WALLET_MAX];
+  struct money quantity; /* scale 6 */
+  bool has_limit;
+  struct money limit_price;  /* scale 6, when has_limit */
+  struct money token_amount; /* scale 18 */
+  struct money multiplier;   /* scale 18 */
+  bool mint_at_fill;         /* mint: mint_policy at_fill */
+  bool burn_on_receipt;      /* redeem: burn_policy on_receipt */
+  struct money fee_flat;     /* scale 2 */
+  struct money fee_rate;     /* scale 6 */
+  struct money cash_required;
+  enum order_state state;
+  int64_t state_since_ms;
+  struct money filled_qty, fill_cash, settled_qty, settled_cash; /* 6, 2, 6, 2 */
+  struct money cash_funded, fee, cash_paid;                       /* scale 2 */
+  struct money tokens_done;                                       /* scale 18 */
+  int32_t session_date; /* days since the epoch (cal) */
+  int64_t cash_deadline_ms; /* 0: none */
+  bool cancel_requested;
+  char attention[ORDER_TEXT_MAX];
+  char client_ref[ORDER_TEXT_MAX];
+  int64_t signing_key; /* 0: not signed */
+  int64_t created_ms, updated_ms;
+};
+
+/**
+ * order_get() - the order @id as stored now.  One statement: inside a
+ * caller's transaction or on its own.  @lock: take FOR UPDATE on the
+ * order's row (only inside a transaction).
+ * Returns 0, -ERR_ORDER_NOT_FOUND, -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int order_get(struct db_conn *c, int64_t id, bool lock, struct order *out);
+
+/**
+ * order_cash_due() - what the issuer owes the AP under @o now:
+ * cash_funded + (redeem) fill_cash - (mint) fill_cash - fee - cash_paid.
+ * Returns 0 or -ERR_MONEY_OVERFLOW.
+ */
+int order_cash_due(const struct order *o, struct money *out);
+
+/**
+ * order_transition_in() - move order @id from @from to @to and append
+ * its event (seq one above the last, the actor, @detail) in the caller's
+ * transaction (call inside db_txn()).  Also sets state_since and updated
+ * to clock_now().
+ * @actor: "engine", "api:<principal id>", "admin:<principal id>".
+ * @detail: a JSON object as text (NULL for "{}"); keep figures as strings.
+ * Returns 0, -ERR_ORDER_STATE (the order is not in @from: someone else
+ * moved it; nothing written), -ERR_ORDER_NOT_FOUND, -ERR_INVALID_ARGUMENT,
+ * -ERR_DB_CONFLICT (retry the transaction) or -ERR_DB_HARD.
+ */
+int order_transition_in(struct db_conn *c, int64_t id, enum order_state from, enum order_state to,
+                        const char *actor, const char *detail);
+
+/**
+ * order_event_in() - append an event that changes no state (from = to =
+ * the current state: a fill that leaves it partially_filled, a retry, a
+ * note).  Same rules as order_transition_in(); @st must be the current
+ * state (-ERR_ORDER_STATE otherwise).
+ */
+int order_event_in(struct db_conn *c, int64_t id, enum order_state st, const char *actor,
+                   const char *detail);
+
+/**
+ * order_qs() - what a db_txn() body returns after an order_*() call that
+ * joined its transaction failed with @rc (as books_txn_qs()).
+ */
+enum db_qs order_qs(int rc);
+
+/* ================================================================== */
+/* Orders: requests (issuance_orders.c) -- orders helper              */
+/* ================================================================== */
+
+/* (declarations of the orders slice) */
+
+/* ================================================================== */
+/* Engine: broker, fills, settlement queue, chain (issuance_engine*.c) */
+/* ================================================================== */
+
+/* (declarations of the engine slice) */
+
+/* ================================================================== */
+/* Corporate actions (issuance_corpact.c)                             */
+/* ================================================================== */
+
+/* (declarations of the corporate-actions slice) */
 
 #endif

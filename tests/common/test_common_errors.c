@@ -143,7 +143,7 @@ static void test_number_blocks(void **state)
       {"MONEY_", 1000, 1099}, {"CAL_", 1100, 1199},     {"CFG_", 1200, 1299},
       {"DB_", 2000, 2099},    {"MIGRATE_", 2100, 2199}, {"PG_", 2200, 2299},
       {"API_", 3000, 3999},   {"FIX_", 4000, 4999},     {"CUSTODY_", 5000, 5999},
-      {"BOOKS_", 6000, 6999}, {"CHAIN_", 7000, 7999},
+      {"BOOKS_", 6000, 6999}, {"CHAIN_", 7000, 7999},   {"ORDER_", 8000, 8999},
   };
   for (size_t i = 0; i < N_ROWS; i++) {
     int lo = 0, hi = 999; /* general */
