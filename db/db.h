@@ -294,4 +294,19 @@ void db_cluster_detach(struct db_cluster *cl);
  */
 int db_cluster_stop_dir(const char *data_dir, const char *bindir);
 
+
+/* ------------------------------------------------------------------ */
+/* The clock (db_clock.c, migrations/0012-clock.sql, docs/clock.md)    */
+/* ------------------------------------------------------------------ */
+
+/**
+ * db_clock_now() - the business time now: clock_now() of the database
+ * (the wall clock unless tests or the demo moved or sped it up), in ms
+ * since the epoch.  One statement, inside a transaction or on its own.
+ * Returns 0, -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int db_clock_now(struct db_conn *c, int64_t *ms);
+
+/* (further declarations of the clock slice) */
+
 #endif

@@ -544,7 +544,43 @@ enum db_qs order_qs(int rc);
 /* Orders: requests (issuance_orders.c) -- orders helper              */
 /* ================================================================== */
 
-/* (declarations of the orders slice) */
+/*
+ * Shared with the participants slice (issuance_participants.c): the two
+ * checks an order's creation makes on its AP.
+ */
+
+/**
+ * order_limits_check_in() - whether an order of @qty shares (scale 6) of
+ * @instrument by AP @ap of @kind fits every limit of order_limits (the
+ * AP's own and the instrument-wide one, each over its rolling window on
+ * the clock, counting the orders that count there).  Joins the caller's
+ * transaction (SERIALIZABLE: two racing orders cannot both squeeze in).
+ * Returns 0 (fits), -ERR_ORDER_LIMIT, -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int order_limits_check_in(struct db_conn *c, int64_t instrument, int64_t ap, enum order_kind kind,
+                          struct money qty);
+
+/* Longest X-Backstock-Signature header value accepted. */
+#define ORDER_SIG_HEADER_MAX 200
+
+/**
+ * order_signature_check_in() - check a signed instruction of AP @ap.
+ * The signed payload is "backstock-order-v1\n" METHOD "\n" PATH "\n"
+ * IDEMPOTENCY-KEY "\n" BODY (docs/orders.md, "Signed instructions"),
+ * built by the caller into @payload.  @header is the X-Backstock-Signature
+ * value "keyid=<id>,sig=<base64 of 64 bytes>" or NULL when absent.
+ * With @header NULL: 0 when the AP has no active signing key (an unsigned
+ * order), else -ERR_ORDER_SIGNATURE.  With @header: 0 when the key is the
+ * AP's, not revoked, and the Ed25519 signature verifies; else
+ * -ERR_ORDER_SIGNATURE.  On 0 with a signature, *key_id and sig[64] are
+ * set (to store with the order); *key_id is 0 for an unsigned order.
+ * Returns 0, -ERR_ORDER_SIGNATURE, -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int order_signature_check_in(struct db_conn *c, int64_t ap, const char *header,
+                             const unsigned char *payload, size_t len, int64_t *key_id,
+                             unsigned char sig[64]);
+
+/* (further declarations of the orders slice) */
 
 /* ================================================================== */
 /* Engine: broker, fills, settlement queue, chain (issuance_engine*.c) */
@@ -556,6 +592,15 @@ enum db_qs order_qs(int rc);
 /* Corporate actions (issuance_corpact.c)                             */
 /* ================================================================== */
 
-/* (declarations of the corporate-actions slice) */
+/**
+ * corpact_window_in() - whether a corporate action of @instrument (not
+ * cancelled) has clock_now() inside its window, when mint and redeem are
+ * refused.  Joins the caller's transaction.
+ * @action_id: if not NULL, receives the action's id (0 when none).
+ * Returns 0 (no window), 1 (inside one), -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int corpact_window_in(struct db_conn *c, int64_t instrument, int64_t *action_id);
+
+/* (further declarations of the corporate-actions slice) */
 
 #endif
