@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_corpact_int.h"
 #include "api/api_instruments_int.h"
 
 const char *const api_mint_policies[] = {"at_fill", "at_settlement", NULL};
@@ -136,6 +137,10 @@ void api__instrument_row(PGresult *r, int row, struct api_instrument *in)
   in->multiplier = col_money(r, row, 16, API_MULT_SCALE);
   in->created_ms = api__ms_value(r, row, 17);
   in->updated_ms = api__ms_value(r, row, 18);
+  /* Stored at 18 places; exact at the token's decimals. */
+  struct money raw = col_money(r, row, 19, API_MULT_SCALE);
+  if (money_rescale(raw, (unsigned)in->token_decimals, MONEY_ROUND_EXACT, &in->raw_supply) != 0)
+    in->raw_supply = raw;
 }
 
 enum db_qs api__instrument_by_symbol(struct db_conn *c, const char *symbol, bool lock,
@@ -193,8 +198,7 @@ void api__show_instrument(struct api_json *j, const struct api_instrument *in)
   api__instrument_knobs(j, in);
   api_json_key(j, "time_zone");
   api_json_str(j, "America/New_York");
-  api_json_key(j, "multiplier");
-  api_json_money(j, in->multiplier);
+  api__show_supply(j, in->raw_supply, in->multiplier);
   api_json_key(j, "created");
   api_json_time(j, in->created_ms);
   api_json_key(j, "updated");

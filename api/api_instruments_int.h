@@ -35,6 +35,7 @@ struct api_instrument {
   char market_open[API_HHMM_LEN + 2], market_close[API_HHMM_LEN + 2], cutoff[API_HHMM_LEN + 2];
   int out_of_hours;
   int64_t created_ms, updated_ms;
+  struct money raw_supply; /* the token's supply on the built-in ledger, at token_decimals */
 };
 
 /* NULL-terminated names of the policies, in the order of their indexes. */
@@ -60,7 +61,16 @@ int api__instrument_check(const struct api_instrument *in, char *hint, size_t hi
   "id, symbol, isin, token_symbol, token_decimals, settlement_lag_days, mint_policy,"              \
   " burn_policy, min_order_qty, max_order_qty, fee_flat, fee_rate, market_open, market_close,"     \
   " cutoff, out_of_hours, multiplier, (extract(epoch from created) * 1000)::bigint,"               \
-  " (extract(epoch from updated) * 1000)::bigint"
+  " (extract(epoch from updated) * 1000)::bigint," API_RAW_SUPPLY_COL
+
+/*
+ * The raw supply of the instrument's token on the built-in ledger at its
+ * head (what chain_supply() at CHAIN_LATEST returns; 0 for a token never
+ * minted), read in the same statement as the multiplier.
+ */
+#define API_RAW_SUPPLY_COL                                                                         \
+  " coalesce((SELECT s.supply FROM chain_supply s WHERE s.token = instruments.token_symbol"        \
+  " ORDER BY s.block DESC LIMIT 1), 0)"
 
 /** api__instrument_row() - an instrument from API_INSTRUMENT_COLS of row @row. */
 void api__instrument_row(PGresult *r, int row, struct api_instrument *in);

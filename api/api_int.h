@@ -114,4 +114,8 @@ enum db_qs api__new_key_reply(struct api_txn *t, const struct api_principal *p,
 enum db_qs api__audit(struct db_conn *c, int64_t principal, const char *action, const char *target,
                       struct api_json *details);
 
+/* The clock (api_clock.c): GET /v1/clock, POST /v1/admin/clock. */
+int api_clock_get(struct api_request *req);
+int api_admin_clock_post(struct api_request *req);
+
 #endif

@@ -16,7 +16,10 @@
 
 #include <sodium.h>
 
+#include "api/api_corpact_int.h"
 #include "api/api_instruments_int.h"
+#include "api/api_orders_int.h"
+#include "api/api_participants_int.h"
 #include "api/api_int.h"
 
 struct api_server {
@@ -44,6 +47,37 @@ static const struct api_route routes[] = {
     {"POST", "/v1/admin/instruments/{symbol}", api_admin_instrument_post, API_ROLE_ISSUER_ADMIN},
     {"POST", "/v1/admin/pauses", api_admin_pauses_post, API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/pauses", api_pauses_get, API_ROLES_ANY},
+    {"POST", "/v1/orders/mint", api_orders_mint_post, API_ROLE_AP},
+    {"POST", "/v1/orders/redeem", api_orders_redeem_post, API_ROLE_AP},
+    {"GET", "/v1/orders", api_orders_get, API_ROLES_ANY},
+    {"GET", "/v1/orders/{id}", api_order_get, API_ROLES_ANY},
+    {"GET", "/v1/orders/{id}/events", api_order_events_get, API_ROLES_ANY},
+    {"POST", "/v1/orders/{id}/cancel", api_order_cancel_post, API_ROLE_AP | API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/orders/{id}/funding", api_admin_order_funding_post, API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/orders/{id}/payouts", api_admin_order_payouts_post, API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/aps/{id}/wallets", api_participants_wallets_post, API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/wallets/{id}/revoke", api_participants_wallet_revoke_post,
+     API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/wallets", api_participants_wallets_get, API_ROLES_ANY},
+    {"POST", "/v1/signing-keys", api_participants_keys_post, API_ROLE_AP},
+    {"GET", "/v1/signing-keys", api_participants_keys_get, API_ROLES_ANY},
+    {"POST", "/v1/signing-keys/{id}/revoke", api_participants_key_revoke_post,
+     API_ROLE_AP | API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/limits", api_participants_limits_post, API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/admin/limits", api_participants_limits_get, ADMIN_READ},
+    {"GET", "/v1/balances", api_participants_balances_get, API_ROLES_ANY},
+    {"GET", "/v1/books/check", api_participants_books_check_get, ADMIN_READ},
+    {"POST", "/v1/admin/instruments/{symbol}/corporate-actions", api_corpact_announce_post,
+     API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/instruments/{symbol}/corporate-actions", api_corpact_list_get, API_ROLES_ANY},
+    {"POST", "/v1/admin/corporate-actions/{id}/schedule", api_corpact_schedule_post,
+     API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/corporate-actions/{id}/cancel", api_corpact_cancel_post,
+     API_ROLE_ISSUER_ADMIN},
+    {"POST", "/v1/admin/corporate-actions/{id}/reconcile", api_corpact_reconcile_post,
+     API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/clock", api_clock_get, API_ROLE_PUBLIC},
+    {"POST", "/v1/admin/clock", api_admin_clock_post, API_ROLE_ISSUER_ADMIN},
 };
 
 const struct api_route *api_routes(size_t *n)

@@ -351,6 +351,13 @@ struct cfg {
   char *custody_feed_token;             /* BACKSTOCK_CUSTODY_FEED_TOKEN, secret, NULL = none */
   unsigned custody_poll_ms;             /* BACKSTOCK_CUSTODY_POLL_MS */
   uint64_t custody_max_bytes;           /* BACKSTOCK_CUSTODY_MAX_BYTES */
+  /* The order engine and settlement queue ("backstock serve", "backstock engine"). */
+  bool serve_engine;                 /* BACKSTOCK_SERVE_ENGINE: serve runs the engine too */
+  unsigned engine_poll_ms;           /* BACKSTOCK_ENGINE_POLL_MS */
+  unsigned engine_batch;             /* BACKSTOCK_ENGINE_BATCH */
+  unsigned settlement_retry_s;       /* BACKSTOCK_SETTLEMENT_RETRY_S, clock seconds */
+  unsigned settlement_escalate_days; /* BACKSTOCK_SETTLEMENT_ESCALATE_DAYS */
+  char redemption_address[44];       /* BACKSTOCK_REDEMPTION_ADDRESS, lower case */
 };
 
 /* One documented key; the table drives parsing, printing and the README. */

@@ -66,6 +66,20 @@ static const struct cfg_key keys[] = {
      "pause between passes of the drop folder and the HTTP feed, ms (10-3600000)"},
     {"custody_max_bytes", "BACKSTOCK_CUSTODY_MAX_BYTES", "536870912",
      "largest custodian document accepted, bytes (1024-68719476736)"},
+    {"serve_engine", "BACKSTOCK_SERVE_ENGINE", "true",
+     "true: `serve` also runs the order engine, the settlement worker and the custody feed"},
+    {"engine_poll_ms", "BACKSTOCK_ENGINE_POLL_MS", "1000",
+     "longest pause between passes of the order engine when nothing wakes it, ms (10-600000)"},
+    {"engine_batch", "BACKSTOCK_ENGINE_BATCH", "100",
+     "most orders, executions or settlement items one engine step handles per pass (1-10000)"},
+    {"settlement_retry_s", "BACKSTOCK_SETTLEMENT_RETRY_S", "900",
+     "clock seconds before an unconfirmed settlement item is tried again (1-86400)"},
+    {"settlement_escalate_days", "BACKSTOCK_SETTLEMENT_ESCALATE_DAYS", "3",
+     "NYSE business days after its settlement date before an unconfirmed item needs attention "
+     "(0-250)"},
+    {"redemption_address", "BACKSTOCK_REDEMPTION_ADDRESS",
+     "0x00000000000000000000000000000000000bac57",
+     "the issuer's address that redeemed tokens are escrowed at and burned from (0x + 40 hex)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -367,6 +381,47 @@ static int set_by_index(struct cfg *c, size_t i, const char *v)
     return parse_uint(v, 10, 3600000, &c->custody_poll_ms);
   if (strcmp(k, "custody_max_bytes") == 0)
     return parse_u64(v, 1024, 68719476736ull, &c->custody_max_bytes);
+  if (strcmp(k, "serve_engine") == 0) {
+    if (strcmp(v, "true") == 0)
+      c->serve_engine = true;
+    else if (strcmp(v, "false") == 0)
+      c->serve_engine = false;
+    else
+      return -ERR_CFG_VALUE;
+    return 0;
+  }
+  if (strcmp(k, "engine_poll_ms") == 0)
+    return parse_uint(v, 10, 600000, &c->engine_poll_ms);
+  if (strcmp(k, "engine_batch") == 0)
+    return parse_uint(v, 1, 10000, &c->engine_batch);
+  if (strcmp(k, "settlement_retry_s") == 0)
+    return parse_uint(v, 1, 86400, &c->settlement_retry_s);
+  if (strcmp(k, "settlement_escalate_days") == 0)
+    return parse_uint(v, 0, 250, &c->settlement_escalate_days);
+  if (strcmp(k, "redemption_address") == 0) {
+    /* 0x and 40 hex digits, kept in lower case; not the zero address. */
+    char a[44];
+    if (strlen(v) != 42 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X'))
+      return -ERR_CFG_VALUE;
+    bool zero = true;
+    for (size_t k2 = 0; k2 < 42; k2++) {
+      char ch = v[k2];
+      if (k2 >= 2) {
+        if (ch >= 'A' && ch <= 'F')
+          ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+          return -ERR_CFG_VALUE;
+        zero = zero && ch == '0';
+      }
+      a[k2] = k2 == 1 ? 'x' : ch;
+    }
+    a[42] = '\0';
+    if (zero)
+      return -ERR_CFG_VALUE;
+    memcpy(c->redemption_address, a, sizeof a - 1);
+    c->redemption_address[42] = '\0';
+    return 0;
+  }
   return -ERR_CFG_UNKNOWN_KEY;
 }
 
@@ -417,7 +472,10 @@ int cfg_load_env(struct cfg *c, char *const *envp, const char **bad_out)
     }
     memcpy(name, e, (size_t)(eq - e));
     name[eq - e] = '\0';
-    if (strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0)
+    /* Not the service's keys: the config file's name, the tests', and the
+     * API client's (docs/cli.md), which a shell exports next to them. */
+    if (strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0 ||
+        strcmp(name, "BACKSTOCK_API_KEY") == 0 || strcmp(name, "BACKSTOCK_API_URL") == 0)
       continue;
     size_t i;
     for (i = 0; i < N_KEYS; i++)
@@ -568,4 +626,10 @@ void cfg_print(const struct cfg *c, FILE *out)
   fprintf(out, "custody_feed_token = %s\n", c->custody_feed_token != NULL ? "***" : "");
   fprintf(out, "custody_poll_ms = %u\n", c->custody_poll_ms);
   fprintf(out, "custody_max_bytes = %llu\n", (unsigned long long)c->custody_max_bytes);
+  fprintf(out, "serve_engine = %s\n", c->serve_engine ? "true" : "false");
+  fprintf(out, "engine_poll_ms = %u\n", c->engine_poll_ms);
+  fprintf(out, "engine_batch = %u\n", c->engine_batch);
+  fprintf(out, "settlement_retry_s = %u\n", c->settlement_retry_s);
+  fprintf(out, "settlement_escalate_days = %u\n", c->settlement_escalate_days);
+  fprintf(out, "redemption_address = %s\n", c->redemption_address);
 }

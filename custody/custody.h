@@ -433,8 +433,8 @@ void custody_http_free(struct custody_http *h);
  * The simulated custodian (docs/simcustodian.md), run by the process
  * backstock-simcustodian: it reads the simulated broker's blotter
  * (sim_trades), settles each booked trade on its settlement date as of a
- * simulated clock (wall clock + day_offset days) unless a configured fail
- * or delay says otherwise, keeps the holdings of one safekeeping account,
+ * simulated clock (the database clock + day_offset days) unless a
+ * configured fail or delay says otherwise, keeps the holdings of one safekeeping account,
  * and publishes a sese.025 per settled trade, a daily semt.002 at the
  * cut-off (MT535 or semt.002 on request) into a drop folder and over
  * HTTP.  Exactly once: a settlement, its holdings change and its
@@ -472,7 +472,7 @@ struct custody_simcust_cfg {
   unsigned statement_minute; /* daily cut-off, minutes after 00:00 UTC; default 22:00 */
   unsigned page_size;        /* positions per statement page; default 1000 */
   char *token;               /* HTTP bearer token; required; wiped by _cfg_free() */
-  int day_offset;            /* days added to the wall clock's date; default 0 */
+  int day_offset;            /* days added to the clock's date; default 0 */
   unsigned poll_ms;          /* blotter poll period; default 500 */
   enum log_level log_level;
   struct custody_simcust_symbol *symbols;
@@ -523,8 +523,9 @@ const struct custody_simcust_symbol *custody_simcust_cfg_symbol(const struct cus
                                                                 const char *symbol);
 
 /**
- * custody_simcust_today() - the simulated date at wall-clock @now_ms: the
- * UTC date of now_ms plus day_offset days.
+ * custody_simcust_today() - the simulated date at business time @now_ms
+ * (the database clock, docs/clock.md): the UTC date of now_ms plus
+ * day_offset days.
  */
 int32_t custody_simcust_today(const struct custody_simcust_cfg *c, int64_t now_ms);
 
@@ -559,8 +560,8 @@ int custody_simcust_create(const struct custody_simcust_cfg *cfg, struct custody
 void custody_simcust_free(struct custody_simcust *s);
 
 /**
- * custody_simcust_step() - one pass at wall-clock @now_ms: write any
- * document a crash left unwritten, settle (or fail) every booked trade
+ * custody_simcust_step() - one pass at business time @now_ms (the
+ * database clock): write any document a crash left unwritten, settle (or fail) every booked trade
  * now due, write the daily semt.002 once the simulated clock is past the
  * day's cut-off (and the days missed since the last one, at most 31),
  * and write the new documents' files.  @st (may be NULL) receives counts.

@@ -16,8 +16,10 @@
  *   the row marked written, so a crash leaves at worst a file written
  *   twice with the same bytes, never a half file or a lost one.  One
  *   mutex serializes the writers of out_dir within the process.
- * - The simulated date is the UTC date of the wall clock plus day_offset
- *   days; nothing else reads the clock.
+ * - The simulated time is the business time of the database, clock_now()
+ *   (docs/clock.md: the wall clock unless tests or the demo moved it),
+ *   plus day_offset days; its UTC date is today.  custody_simcust_run()
+ *   reads it each pass; nothing else reads a clock.
  *
  * The file is longer than most (about 1,400 lines) because the module's
  * file list is fixed: custody_simcust.c holds the whole custodian, in
@@ -1275,7 +1277,10 @@ int custody_simcust_run(struct custody_simcust *s, volatile int *stop)
   while (!*stop) {
     if (util_mono_ms() >= next) {
       struct custody_simcust_stats st;
-      int rc = custody_simcust_step(s, util_now_ms(), &st);
+      int64_t now = 0;
+      int rc = db_clock_now(s->db, &now);
+      if (rc == 0)
+        rc = custody_simcust_step(s, now, &st);
       if (rc != 0 && failures++ % 20 == 0)
         log_msg(LOGL_WARN, "simcust", "step failed: %s (retrying every %u ms)", err_text(rc),
                 s->cfg->poll_ms);

@@ -294,7 +294,6 @@ void db_cluster_detach(struct db_cluster *cl);
  */
 int db_cluster_stop_dir(const char *data_dir, const char *bindir);
 
-
 /* ------------------------------------------------------------------ */
 /* The clock (db_clock.c, migrations/0012-clock.sql, docs/clock.md)    */
 /* ------------------------------------------------------------------ */
@@ -303,10 +302,66 @@ int db_cluster_stop_dir(const char *data_dir, const char *bindir);
  * db_clock_now() - the business time now: clock_now() of the database
  * (the wall clock unless tests or the demo moved or sped it up), in ms
  * since the epoch.  One statement, inside a transaction or on its own.
- * Returns 0, -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ * Returns 0, -ERR_DB_CONFLICT, -ERR_DB_HARD or -ERR_DB_CONNECT (outside a
+ * transaction, when the connection cannot be re-opened).
  */
 int db_clock_now(struct db_conn *c, int64_t *ms);
 
-/* (further declarations of the clock slice) */
+/* Largest db_clock_advance() step: ten years. */
+#define DB_CLOCK_ADVANCE_MAX_MS (3660LL * 86400 * 1000)
+/* Largest speed (the table's CHECK). */
+#define DB_CLOCK_SPEED_MAX 1000000
+/* Latest time db_clock_set() takes: 9999-12-31T23:59:59.999Z. */
+#define DB_CLOCK_TIME_MAX_MS 253402300799999LL
+
+/* The clock as db_clock_get() and the changes report it. */
+struct db_clock {
+  int64_t now_ms;            /* virtual time now: clock_now(), ms since the epoch */
+  int64_t wall_ms;           /* the wall clock at the same instant (now_ms - wall_ms: offset) */
+  int64_t anchor_wall_ms;    /* the last change: the wall time then (ms, rounded down) */
+  int64_t anchor_virtual_ms; /* and the virtual time then */
+  int32_t speed;             /* virtual ms per wall ms, 1..DB_CLOCK_SPEED_MAX */
+};
+
+/**
+ * db_clock_get() - the clock's row and its time now, read at one instant
+ * (one clock_timestamp()).  One statement, inside a transaction or on its
+ * own.  Returns 0 or an error as db_clock_now().
+ */
+int db_clock_get(struct db_conn *c, struct db_clock *out);
+
+/*
+ * The changes below are one UPDATE each: they re-anchor the clock at its
+ * exact virtual time now and send NOTIFY on channel "clock" (payload
+ * "<now ms> <speed>", delivered at commit).  Outside a transaction each
+ * runs in db_txn() (a conflict with a concurrent change is retried, so two
+ * advances both count); inside the caller's db_txn it runs once and a
+ * conflict returns -ERR_DB_CONFLICT for the caller's retry.  @out (may be
+ * NULL) receives the clock right after the change.  Besides their own,
+ * they return the errors of db_txn().
+ */
+
+/**
+ * db_clock_advance() - move the business time forward by @delta_ms
+ * (0..DB_CLOCK_ADVANCE_MAX_MS), keeping the speed.
+ * Returns 0 or -ERR_INVALID_ARGUMENT (@delta_ms negative: the clock never
+ * goes backwards; or too large).
+ */
+int db_clock_advance(struct db_conn *c, int64_t delta_ms, struct db_clock *out);
+
+/**
+ * db_clock_set_speed() - let the business time run @speed times as fast
+ * as the wall clock from now on (1..DB_CLOCK_SPEED_MAX); the time itself
+ * is continuous.  Returns 0 or -ERR_INVALID_ARGUMENT.
+ */
+int db_clock_set_speed(struct db_conn *c, int32_t speed, struct db_clock *out);
+
+/**
+ * db_clock_set() - jump to @at_ms (0..DB_CLOCK_TIME_MAX_MS), keeping the
+ * speed, only when it is not before the clock's time now (equal is
+ * allowed and changes nothing visible).
+ * Returns 0 or -ERR_INVALID_ARGUMENT (@at_ms before now: never backwards).
+ */
+int db_clock_set(struct db_conn *c, int64_t at_ms, struct db_clock *out);
 
 #endif

@@ -554,10 +554,16 @@ static int info_exec_id(struct sim_sess *ss, char buf[48])
   return 0;
 }
 
-/* Today's TradeDate and its SettlDate. */
-static int dates_now(struct sim_sess *ss, int64_t now, int32_t *trade, int32_t *settle)
+/*
+ * The business time now, @biz: clock_now() of the database (docs/clock.md),
+ * which tests and the demo move forward; and its TradeDate and SettlDate.
+ * Timers (due_ms) and SendingTime stay on the wall clock.
+ */
+static int dates_now(struct sim_sess *ss, int64_t *biz, int32_t *trade, int32_t *settle)
 {
-  int rc = fix_sim_trade_day(now, trade);
+  int rc = db_clock_now(ss->sim->db, biz);
+  if (rc == 0)
+    rc = fix_sim_trade_day(*biz, trade);
   if (rc == 0)
     rc = fix_sim_settle_date(&ss->sim->cal, *trade, ss->sim->cfg->settle_days, settle);
   return rc;
@@ -647,13 +653,14 @@ static void echo(struct fix_writer *w, const struct fix_msg *m, uint32_t tag)
  * or an OrderStatusRequest): OrderID NONE, OrdStatus 8, nothing filled.
  */
 static int send_info_reject(struct sim_sess *ss, const struct fix_msg *m, char exec_type,
-                            int reason, const char *text, int64_t now)
+                            int reason, const char *text)
 {
   struct body b;
   char exec_id[48];
   int32_t td, sd;
+  int64_t biz;
   int rc;
-  if ((rc = info_exec_id(ss, exec_id)) != 0 || (rc = dates_now(ss, now, &td, &sd)) != 0)
+  if ((rc = info_exec_id(ss, exec_id)) != 0 || (rc = dates_now(ss, &biz, &td, &sd)) != 0)
     return rc;
   body_begin(&b, "8");
   fix_writer_cstr(&b.w, 37, "NONE");
@@ -670,7 +677,7 @@ static int send_info_reject(struct sim_sess *ss, const struct fix_msg *m, char e
   fix_writer_money(&b.w, 6, mzero(0));
   write_date(&b.w, 75, td);
   write_date(&b.w, 64, sd);
-  fix_writer_time(&b.w, 60, now);
+  fix_writer_time(&b.w, 60, biz);
   fix_writer_cstr(&b.w, 58, text);
   echo(&b.w, m, 790);
   return enqueue(ss, "8", &b, NULL, TOP_NONE, NULL);
@@ -753,11 +760,12 @@ static int do_step(struct sim_sess *ss, struct order *o, int64_t now)
   struct er e = {0};
   char exec_id[48];
   enum trade_op top = TOP_NONE;
+  int64_t biz;
   int rc;
-  if ((rc = dates_now(ss, now, &e.trade_day, &e.settle_day)) != 0)
+  if ((rc = dates_now(ss, &biz, &e.trade_day, &e.settle_day)) != 0)
     return rc;
   e.exec_id = exec_id;
-  e.transact_ms = now;
+  e.transact_ms = biz;
   switch (o->step) {
   case ST_ACK:
     next_exec_id(o, exec_id);
@@ -798,7 +806,7 @@ static int do_step(struct sim_sess *ss, struct order *o, int64_t now)
     memcpy(o->last_exec_id, exec_id, sizeof exec_id);
     o->last_qty = part;
     o->last_px = o->px;
-    o->last_ms = now;
+    o->last_ms = biz;
     o->trade_day = e.trade_day;
     o->settle_day = e.settle_day;
     o->step = o->t.leaves_qty.v == 0 ? after_fill(o) : ST_FILL;
@@ -1011,7 +1019,7 @@ static int on_new_order(struct sim_sess *ss, const struct fix_msg *m, int64_t no
       take(m, 48, o->security_id, sizeof o->security_id) < 0 ||
       take(m, 22, o->security_id_source, sizeof o->security_id_source) < 0) {
     free(o);
-    return send_info_reject(ss, m, '8', 99, "a field is longer than 64 characters", now);
+    return send_info_reject(ss, m, '8', 99, "a field is longer than 64 characters");
   }
   o->side = take_char(m, 54, '?');
   o->ord_type = take_char(m, 40, '?');
@@ -1035,7 +1043,7 @@ static int on_new_order(struct sim_sess *ss, const struct fix_msg *m, int64_t no
     log_msg(LOGL_INFO, COMPONENT, "%s: NewOrderSingle %s: ClOrdID already known, %s", ss->id,
             o->cl_ord_id, possdup ? "PossDup ignored" : "rejected as a duplicate");
     free(o);
-    return possdup ? 0 : send_info_reject(ss, m, '8', 6, "duplicate ClOrdID", now);
+    return possdup ? 0 : send_info_reject(ss, m, '8', 6, "duplicate ClOrdID");
   }
   snprintf(o->order_id, sizeof o->order_id, "SIM%lld", o->id);
   log_msg(
@@ -1053,6 +1061,10 @@ static int send_cancel_reject(struct sim_sess *ss, const struct fix_msg *m, cons
                               const char *text)
 {
   struct body b;
+  int64_t biz;
+  int rc = db_clock_now(ss->sim->db, &biz);
+  if (rc != 0)
+    return rc;
   body_begin(&b, "9");
   fix_writer_cstr(&b.w, 37, o != NULL ? o->order_id : "NONE");
   echo(&b.w, m, 11);
@@ -1062,7 +1074,7 @@ static int send_cancel_reject(struct sim_sess *ss, const struct fix_msg *m, cons
   fix_writer_u64(&b.w, 102, o != NULL ? 0 : 1); /* too late to cancel / unknown order */
   fix_writer_cstr(&b.w, 58, text);
   echo(&b.w, m, 1);
-  fix_writer_time(&b.w, 60, util_now_ms());
+  fix_writer_time(&b.w, 60, biz);
   return enqueue(ss, "9", &b, NULL, TOP_NONE, NULL);
 }
 
@@ -1088,21 +1100,22 @@ static int on_cancel(struct sim_sess *ss, const struct fix_msg *m, int64_t now)
   return 0;
 }
 
-static int on_status(struct sim_sess *ss, const struct fix_msg *m, int64_t now)
+static int on_status(struct sim_sess *ss, const struct fix_msg *m)
 {
   char cl[STR_MAX], req[STR_MAX], exec_id[48];
   struct order tmp, *o = NULL;
   struct er e = {0};
   struct body b;
+  int64_t biz;
   int err = 0;
   if (take(m, 11, cl, sizeof cl) == 0)
     o = find_order(ss, cl, &tmp, &err);
   if (err != 0)
     return err;
   if (o == NULL)
-    return send_info_reject(ss, m, 'I', 5, "unknown ClOrdID", now);
+    return send_info_reject(ss, m, 'I', 5, "unknown ClOrdID");
   if ((err = info_exec_id(ss, exec_id)) != 0 ||
-      (err = dates_now(ss, now, &e.trade_day, &e.settle_day)) != 0)
+      (err = dates_now(ss, &biz, &e.trade_day, &e.settle_day)) != 0)
     return err;
   if (o->has_last) {
     e.trade_day = o->trade_day;
@@ -1110,7 +1123,7 @@ static int on_status(struct sim_sess *ss, const struct fix_msg *m, int64_t now)
   }
   e.exec_type = 'I';
   e.exec_id = exec_id;
-  e.transact_ms = now;
+  e.transact_ms = biz;
   e.status_req_id = take(m, 790, req, sizeof req) == 0 ? req : NULL;
   write_er(&b, o, &e);
   return enqueue(ss, "8", &b, NULL, TOP_NONE, NULL);
@@ -1249,7 +1262,7 @@ static int app_message(void *ctx, struct fix_session *s, const struct fix_msg *m
   else if (fix_msg_is(m, "F"))
     rc = on_cancel(ss, m, now);
   else if (fix_msg_is(m, "H"))
-    rc = on_status(ss, m, now);
+    rc = on_status(ss, m);
   else if (fix_msg_is(m, "Q"))
     rc = on_dont_know(ss, m);
   else if (fix_msg_is(m, "AN"))

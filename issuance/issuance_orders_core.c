@@ -57,11 +57,17 @@ static const struct db_stmt q_get = {
     "SELECT o.id, o.kind, o.ap, o.instrument, i.symbol, i.token_symbol, i.isin, i.token_decimals,"
     " i.settlement_lag_days, o.wallet, o.quantity, o.limit_price, o.token_amount, o.multiplier,"
     " o.mint_policy, o.burn_policy, o.fee_flat, o.fee_rate, o.cash_required, o.state,"
-    " " MS("o.state_since") ", o.filled_qty, o.fill_cash, o.settled_qty, o.settled_cash,"
-    " o.cash_funded, o.fee, o.cash_paid, o.tokens_done, o.session_date - DATE '1970-01-01',"
-    " " MS("o.cash_deadline") ", o.cancel_requested, o.attention, o.client_ref, o.signing_key,"
-    " " MS("o.created") ", " MS("o.updated") " FROM orders o JOIN instruments i ON i.id = o.instrument"
-    " WHERE o.id = $1::bigint",
+    " " MS(
+        "o.state_since") ", o.filled_qty, o.fill_cash, o.settled_qty, o.settled_cash,"
+                         " o.cash_funded, o.fee, o.cash_paid, o.tokens_done, o.session_date - DATE "
+                         "'1970-01-01',"
+                         " " MS(
+                             "o.cash_deadline") ", o.cancel_requested, o.attention, o.client_ref, "
+                                                "o.signing_key,"
+                                                " " MS("o.created") ", " MS(
+                                                    "o.updated") " FROM orders o JOIN instruments "
+                                                                 "i ON i.id = o.instrument"
+                                                                 " WHERE o.id = $1::bigint",
     1};
 
 static const struct db_stmt q_get_lock = {
@@ -69,11 +75,18 @@ static const struct db_stmt q_get_lock = {
     "SELECT o.id, o.kind, o.ap, o.instrument, i.symbol, i.token_symbol, i.isin, i.token_decimals,"
     " i.settlement_lag_days, o.wallet, o.quantity, o.limit_price, o.token_amount, o.multiplier,"
     " o.mint_policy, o.burn_policy, o.fee_flat, o.fee_rate, o.cash_required, o.state,"
-    " " MS("o.state_since") ", o.filled_qty, o.fill_cash, o.settled_qty, o.settled_cash,"
-    " o.cash_funded, o.fee, o.cash_paid, o.tokens_done, o.session_date - DATE '1970-01-01',"
-    " " MS("o.cash_deadline") ", o.cancel_requested, o.attention, o.client_ref, o.signing_key,"
-    " " MS("o.created") ", " MS("o.updated") " FROM orders o JOIN instruments i ON i.id = o.instrument"
-    " WHERE o.id = $1::bigint FOR UPDATE OF o",
+    " " MS(
+        "o.state_since") ", o.filled_qty, o.fill_cash, o.settled_qty, o.settled_cash,"
+                         " o.cash_funded, o.fee, o.cash_paid, o.tokens_done, o.session_date - DATE "
+                         "'1970-01-01',"
+                         " " MS(
+                             "o.cash_deadline") ", o.cancel_requested, o.attention, o.client_ref, "
+                                                "o.signing_key,"
+                                                " " MS("o.created") ", " MS(
+                                                    "o.updated") " FROM orders o JOIN instruments "
+                                                                 "i ON i.id = o.instrument"
+                                                                 " WHERE o.id = $1::bigint FOR "
+                                                                 "UPDATE OF o",
     1};
 
 static const char *val(PGresult *r, int col)
@@ -214,8 +227,8 @@ static const struct db_stmt q_event = {
     " $2, $2, $3, $4::jsonb FROM cur c RETURNING seq",
     4};
 
-static const struct db_stmt q_exists = {
-    "order_exists", "SELECT 1 FROM orders WHERE id = $1::bigint", 1};
+static const struct db_stmt q_exists = {"order_exists",
+                                        "SELECT 1 FROM orders WHERE id = $1::bigint", 1};
 
 /* After a statement that matched no order in the expected state: why. */
 static int why_not(struct db_conn *c, const char *ids)

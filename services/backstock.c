@@ -1,7 +1,9 @@
 /*
  * backstock: the service's command line.
  *
- *   backstock [serve]      run the service in the foreground until SIGINT/SIGTERM
+ *   backstock [serve]      run the service in the foreground until SIGINT/SIGTERM: the API,
+ *                          and (serve_engine) the order engine with its settlement worker
+ *                          and the custody feed (docs/engine.md)
  *   backstock migrate      apply the database migrations and exit
  *   backstock config       print the effective configuration (secrets hidden)
  *   backstock version      print the version and the schema version it expects
@@ -9,6 +11,9 @@
  *                          prints its libpq conninfo (used by the test harness)
  *   backstock pg stop      stop a server left running by "pg start"
  *   backstock connector    run the broker connector (FIX initiator) until SIGINT/SIGTERM
+ *   backstock engine       run the order engine alone until SIGINT/SIGTERM (any number of
+ *                          engines may share a database)
+ *   backstock books check  prove the books and every order against them; exit 0 ok, 1 not
  *   backstock order place --id N --symbol S --side buy|sell --qty Q [--limit P]
  *                   [--tif day|ioc] [--isin I] [--note T]
  *   backstock order cancel --id N
@@ -24,6 +29,17 @@
  *                          print what the custody store holds (docs/custody-store.md)
  *   backstock admin bootstrap --name NAME [--force]
  *                          create the first issuer admin and print its API key once
+ *   backstock clock show | advance <N>[s|m|h|d] | speed <N>
+ *                          show, advance or speed up the business time (docs/clock.md)
+ *   backstock demo seed [--out FILE] [--api URL]
+ *                          seed the demo principals, keys, instruments and wallet
+ *   backstock demo open | next-day
+ *                          move the clock to the demo market's (next) session open
+ *
+ *   backstock help | mint | redeem | orders | wallets | balances | signing-keys | me
+ *           | instruments | pauses | admin <not bootstrap> ... | audit ...
+ *                          the API client: requests to a running service
+ *                          (services/backstock_client*.c, docs/cli.md)
  *
  * Configuration: defaults < the file named by --config or BACKSTOCK_CONFIG
  * < BACKSTOCK_* variables.  Without BACKSTOCK_DATABASE_URL the service
@@ -31,6 +47,7 @@
  * a guardian process stops it too if this process is killed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -42,7 +59,11 @@
 #include "custody/custody.h"
 #include "db/db.h"
 #include "fix/fix.h"
+#include "issuance/issuance.h"
 #include "migrations/migrations.h"
+#include "services/backstock_client.h"
+#include "services/backstock_clock.h"
+#include "services/backstock_int.h"
 
 extern char **environ;
 
@@ -58,7 +79,8 @@ struct service {
 static void usage(FILE *out)
 {
   fputs("usage: backstock [--config FILE] [serve | migrate | config | version | pg start|stop\n"
-        "                                    | connector | order place|cancel|show ...\n"
+        "                                    | connector | engine | books check\n"
+        "                                    | order place|cancel|show ...\n"
         "                                    | custody ingest|watch|poll|show ...\n"
         "                                    | admin bootstrap --name NAME [--force]]\n"
         "  order place --id N --symbol S --side buy|sell --qty Q [--limit P] [--tif day|ioc]\n"
@@ -70,6 +92,9 @@ static void usage(FILE *out)
         "  custody poll [--once]\n"
         "  custody show statements|positions|settlements|rejects [--isin X] [--account A]\n"
         "  admin bootstrap --name NAME [--force]   the first issuer admin; prints its API key\n"
+        "  clock show | advance <N>[s|m|h|d] | speed <N>   the business time (docs/clock.md)\n"
+        "API client commands (mint, redeem, orders, wallets, signing-keys, admin fund|payout|...,\n"
+        "audit books|log|...): backstock help; each takes --help (docs/cli.md).\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
         out);
 }
@@ -184,12 +209,189 @@ static int setup_calendar(struct service *svc)
   return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* The order engine, in serve's threads or alone (docs/engine.md)      */
+/* ------------------------------------------------------------------ */
+
+static volatile int engine_stop;
+
+/* The drop folder of custody_drop_dir (relative: under data_dir) into @dir. */
+static void custody_dir(const struct service *svc, char *dir, size_t size)
+{
+  const char *v = svc->cfg.custody_drop_dir;
+  if (v[0] == '/')
+    snprintf(dir, size, "%s", v);
+  else
+    snprintf(dir, size, "%s/%s", svc->cfg.data_dir, v);
+}
+
+/* Run the engine loop on a connection of its own until engine_stop. */
+static int engine_loop(const struct service *svc, struct db_conn *c)
+{
+  struct engine_cfg ecfg;
+  struct engine *e = NULL;
+  engine_cfg_from(&svc->cfg, &ecfg);
+  int rc = engine_open(c, &svc->cal, &ecfg, &e);
+  if (rc != 0) {
+    log_msg(LOGL_ERROR, "engine", "cannot start: %s", err_text(rc));
+    return rc;
+  }
+  rc = engine_run(e, svc->cfg.engine_poll_ms, &engine_stop);
+  engine_free(e);
+  return rc;
+}
+
+static void *engine_thread(void *arg)
+{
+  const struct service *svc = arg;
+  struct db_conn *c = NULL;
+  if (db_connect(svc->conninfo, NULL, svc->cfg.db_max_retries, &c) == 0)
+    engine_loop(svc, c);
+  else
+    log_msg(LOGL_ERROR, "engine", "no database connection: the engine does not run");
+  db_close(c);
+  return NULL;
+}
+
+/* The custody feed of serve: the drop folder, or the HTTP feed (one thread each). */
+struct feed_arg {
+  const struct service *svc;
+  bool http;
+};
+
+static void *feed_thread(void *arg)
+{
+  const struct feed_arg *fa = arg;
+  const struct service *svc = fa->svc;
+  struct db_conn *c = NULL;
+  struct custody_store *st = NULL;
+  struct custody_limits lim;
+  char dir[CFG_PATH_MAX * 2 + 2];
+  custody_limits_default(&lim);
+  lim.max_bytes = svc->cfg.custody_max_bytes;
+  if (db_connect(svc->conninfo, NULL, svc->cfg.db_max_retries, &c) != 0 ||
+      custody_store_open(c, svc->cfg.custody_servicers, svc->cfg.custody_accounts, &lim, &st) !=
+          0) {
+    log_msg(LOGL_ERROR, "custody", "the custody feed cannot start");
+  } else if (fa->http) {
+    struct custody_http_cfg hc;
+    struct custody_http *h = NULL;
+    custody_http_cfg_default(&hc);
+    hc.listing_url = svc->cfg.custody_feed_url;
+    hc.token = svc->cfg.custody_feed_token;
+    hc.max_bytes = svc->cfg.custody_max_bytes;
+    if (custody_http_open(st, &hc, &h) == 0)
+      custody_http_run(h, svc->cfg.custody_poll_ms, &engine_stop);
+    custody_http_free(h);
+  } else {
+    struct custody_drop *d = NULL;
+    custody_dir(svc, dir, sizeof dir);
+    if (custody_drop_open(st, dir, &d) == 0)
+      custody_drop_run(d, svc->cfg.custody_poll_ms, &engine_stop);
+    custody_drop_free(d);
+  }
+  custody_store_free(st);
+  db_close(c);
+  return NULL;
+}
+
+/* What serve runs beside the API. */
+struct background {
+  pthread_t th[3];
+  struct feed_arg feed[2];
+  unsigned n;
+};
+
+/*
+ * Start the engine and, when the custodian's allow-lists are set, the
+ * custody feed (the drop folder when custody_drop_dir is set, the HTTP
+ * feed when custody_feed_url is).  Nothing when serve_engine is false.
+ */
+static void background_start(const struct service *svc, struct background *bg)
+{
+  memset(bg, 0, sizeof *bg);
+  engine_stop = 0;
+  if (!svc->cfg.serve_engine)
+    return;
+  if (pthread_create(&bg->th[bg->n], NULL, engine_thread, (void *)svc) == 0)
+    bg->n++;
+  bool custody = svc->cfg.custody_servicers[0] != '\0' && svc->cfg.custody_accounts[0] != '\0';
+  for (int k = 0; custody && k < 2; k++) {
+    bool http = k == 1;
+    if ((http && svc->cfg.custody_feed_url[0] == '\0') ||
+        (!http && svc->cfg.custody_drop_dir[0] == '\0'))
+      continue;
+    bg->feed[k] = (struct feed_arg){.svc = svc, .http = http};
+    if (pthread_create(&bg->th[bg->n], NULL, feed_thread, &bg->feed[k]) == 0)
+      bg->n++;
+  }
+  log_msg(LOGL_INFO, "main", "engine running%s", bg->n > 1 ? " with the custody feed" : "");
+}
+
+static void background_stop(struct background *bg)
+{
+  engine_stop = 1;
+  for (unsigned k = 0; k < bg->n; k++)
+    pthread_join(bg->th[k], NULL);
+  bg->n = 0;
+}
+
+static enum db_qs insert_engine_run(struct db_conn *c, void *cls)
+{
+  return db_insert_service_run(c, "engine", BACKSTOCK_VERSION, (unsigned)migrations_count,
+                               (long)getpid(), &((struct run_row *)cls)->id);
+}
+
+/* "engine": the engine loop alone, on the service's connection, until SIGINT/SIGTERM. */
+static int engine_command(struct service *svc)
+{
+  struct run_row run = {0};
+  int rc;
+  proc_catch_stop(&engine_stop);
+  if ((rc = open_database(svc, true)) == 0 && (rc = setup_calendar(svc)) == 0 &&
+      (rc = db_txn(svc->conn, "insert_run", insert_engine_run, &run)) == 0) {
+    log_msg(LOGL_INFO, "main", "engine %s (run %lld)", BACKSTOCK_VERSION, run.id);
+    rc = engine_loop(svc, svc->conn);
+  }
+  if (run.id != 0 && svc->conn != NULL)
+    db_txn(svc->conn, "finish_run", finish_run, &run);
+  close_database(svc);
+  cal_free(&svc->cal);
+  return rc;
+}
+
+/* "books check": the books and every order against them (books_report_print()). */
+static int books_command(struct service *svc, int argc, char **argv, int i)
+{
+  struct books_report r;
+  if (i >= argc || strcmp(argv[i], "check") != 0 || i + 1 != argc) {
+    fputs("usage: backstock books check\n", stderr);
+    return -ERR_INVALID_ARGUMENT;
+  }
+  books_report_init(&r);
+  int rc = open_database(svc, true);
+  if (rc == 0) {
+    rc = books_check_with(svc->conn, engine_books_check, NULL, &r);
+    if (rc != 0)
+      fprintf(stderr, "backstock: books check: %s\n", err_text(rc));
+    else
+      books_report_print(&r, stdout);
+    fflush(stdout);
+    if (rc == 0 && !r.ok)
+      rc = -ERR_BOOKS_UNBALANCED;
+  }
+  books_report_free(&r);
+  close_database(svc);
+  return rc;
+}
+
 static int serve(struct service *svc)
 {
   sigset_t sigs;
   struct db_pool *pool = NULL;
   struct api_server *api = NULL;
   struct run_row run = {0};
+  struct background bg = {0};
   int rc, sig = 0;
 
   /* Block the stop signals before any thread or child exists; sigwait below. */
@@ -220,6 +422,7 @@ static int serve(struct service *svc)
   }
   log_msg(LOGL_INFO, "main", "backstock %s listening on http://%s:%u (run %lld, schema %zu)",
           BACKSTOCK_VERSION, svc->cfg.listen_host, api_port(api), run.id, migrations_count);
+  background_start(svc, &bg);
   fprintf(stdout, "backstock is up: curl http://%s:%u/healthz   (Ctrl-C stops it)\n",
           svc->cfg.listen_host, api_port(api));
   fflush(stdout);
@@ -229,6 +432,7 @@ static int serve(struct service *svc)
   log_msg(LOGL_INFO, "main", "signal %d: stopping", sig);
   rc = 0;
 out:
+  background_stop(&bg);
   api_stop(api);
   db_pool_free(pool);
   if (run.id != 0 && svc->conn != NULL)
@@ -696,6 +900,67 @@ static int admin_command(struct service *svc, int argc, char **argv, int i)
   return rc;
 }
 
+/*
+ * "demo seed [--out FILE] [--api URL]": the demo principals, keys,
+ * instruments and wallet (services/backstock_demo.c); FILE defaults to
+ * <data dir>/demo-keys.json, URL to the address the API listens on.
+ */
+static int demo_command(struct service *svc, int argc, char **argv, int i)
+{
+  const char *what = i < argc ? argv[i] : "";
+  const char *out = NULL, *api = NULL;
+  for (i++; i < argc; i++) {
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc && out == NULL)
+      out = argv[++i];
+    else if (strcmp(argv[i], "--api") == 0 && i + 1 < argc && api == NULL)
+      api = argv[++i];
+    else
+      what = "";
+  }
+  bool clock_cmd = strcmp(what, "open") == 0 || strcmp(what, "next-day") == 0;
+  if (strcmp(what, "seed") != 0 && !(clock_cmd && out == NULL && api == NULL)) {
+    fputs("usage: backstock demo seed [--out FILE] [--api URL] | demo open | demo next-day\n",
+          stderr);
+    return -ERR_INVALID_ARGUMENT;
+  }
+  if (clock_cmd) {
+    int crc = open_database(svc, true);
+    if (crc == 0)
+      crc = demo_clock(svc->conn, strcmp(what, "next-day") == 0);
+    close_database(svc);
+    return crc;
+  }
+  char path[CFG_PATH_MAX + 32], url[CFG_STR_MAX + 32];
+  if (out == NULL) {
+    snprintf(path, sizeof path, "%s/demo-keys.json", svc->cfg.data_dir);
+    out = path;
+  }
+  if (api == NULL) {
+    snprintf(url, sizeof url, "http://%s:%u", svc->cfg.listen_host, (unsigned)svc->cfg.listen_port);
+    api = url;
+  }
+  if (sodium_init() < 0)
+    return -ERR_INTERNAL;
+  int rc = open_database(svc, true);
+  if (rc == 0)
+    rc = demo_seed(svc->conn, out, api);
+  close_database(svc);
+  return rc;
+}
+
+/* "clock show | advance | speed" (services/backstock_clock.c). */
+static int clock_command(struct service *svc, int argc, char **argv, int i)
+{
+  struct backstock_clock_cmd cc;
+  int rc = backstock_clock_parse(argc, argv, i, &cc);
+  if (rc != 0)
+    return rc > 0 ? 0 : rc;
+  if ((rc = open_database(svc, true)) == 0)
+    rc = backstock_clock_run(svc->conn, &cc, stdout);
+  close_database(svc);
+  return rc;
+}
+
 static int pg_command(struct service *svc, const char *what)
 {
   int rc;
@@ -745,6 +1010,9 @@ int main(int argc, char **argv)
     printf("backstock %s (schema version %zu)\n", BACKSTOCK_VERSION, migrations_count);
     return 0;
   }
+  /* The API client (mint, orders, admin fund, audit ...): no configuration, no database. */
+  if (client_handles(argc, argv, i))
+    return client_main(argc, argv, i);
   if (load_config(&svc.cfg, config_path) != 0)
     return 2;
   if (strcmp(cmd, "serve") == 0) {
@@ -759,12 +1027,20 @@ int main(int argc, char **argv)
     rc = pg_command(&svc, i + 1 < argc ? argv[i + 1] : NULL);
   } else if (strcmp(cmd, "connector") == 0) {
     rc = connector(&svc);
+  } else if (strcmp(cmd, "engine") == 0) {
+    rc = engine_command(&svc);
+  } else if (strcmp(cmd, "books") == 0) {
+    rc = books_command(&svc, argc, argv, i + 1);
   } else if (strcmp(cmd, "order") == 0) {
     rc = order_command(&svc, argc, argv, i + 1);
   } else if (strcmp(cmd, "custody") == 0) {
     rc = custody_command(&svc, argc, argv, i + 1);
   } else if (strcmp(cmd, "admin") == 0) {
     rc = admin_command(&svc, argc, argv, i + 1);
+  } else if (strcmp(cmd, "clock") == 0) {
+    rc = clock_command(&svc, argc, argv, i + 1);
+  } else if (strcmp(cmd, "demo") == 0) {
+    rc = demo_command(&svc, argc, argv, i + 1);
   } else {
     usage(stderr);
     cfg_free(&svc.cfg);

@@ -179,11 +179,25 @@ static enum MHD_Result get_document(struct http *h, struct MHD_Connection *conn,
   return ok;
 }
 
+/* The simulated today: clock_now() of the database plus day_offset days (docs/clock.md). */
+static int sim_today(const struct custody_simcust_cfg *cfg, struct db_conn *db, int32_t *today)
+{
+  int64_t now;
+  int rc = db_clock_now(db, &now);
+  if (rc == 0)
+    *today = custody_simcust_today(cfg, now);
+  return rc;
+}
+
 static enum MHD_Result post_statement(struct http *h, struct MHD_Connection *conn)
 {
   const char *date = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "date");
   const char *fmt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
-  int32_t today = custody_simcust_today(h->cfg, util_now_ms()), day = today;
+  int32_t today, day;
+  int rc = sim_today(h->cfg, h->db, &today);
+  if (rc != 0)
+    return reply_error(conn, err_http_status(rc), rc, NULL, NULL);
+  day = today;
   enum custody_kind kind = CUSTODY_KIND_SEMT002;
   char name[CUSTODY_SIMCUST_NAME_MAX], body[256];
   unsigned pages = 0;
@@ -198,7 +212,7 @@ static enum MHD_Result post_statement(struct http *h, struct MHD_Connection *con
   if (day > today)
     return reply_error(conn, MHD_HTTP_BAD_REQUEST, ERR_INVALID_ARGUMENT, NULL,
                        "date: after the simulated today");
-  int rc = custody_simcust_statement(h->sc, h->db, day, kind, name, sizeof name, &pages);
+  rc = custody_simcust_statement(h->sc, h->db, day, kind, name, sizeof name, &pages);
   if (rc != 0)
     return reply_error(conn, err_http_status(rc), rc, NULL, NULL);
   int n = snprintf(body, sizeof body, "{\"name\":\"%s\",\"pages\":%u}", name, pages);
@@ -208,7 +222,11 @@ static enum MHD_Result post_statement(struct http *h, struct MHD_Connection *con
 static enum MHD_Result get_healthz(struct http *h, struct MHD_Connection *conn)
 {
   char today[CAL_DATE_STR], body[64];
-  cal_format_date(custody_simcust_today(h->cfg, util_now_ms()), today);
+  int32_t day;
+  int rc = sim_today(h->cfg, h->db, &day);
+  if (rc != 0)
+    return reply_error(conn, err_http_status(rc), rc, NULL, NULL);
+  cal_format_date(day, today);
   int n = snprintf(body, sizeof body, "{\"status\":\"ok\",\"today\":\"%s\"}", today);
   return reply(conn, MHD_HTTP_OK, "application/json", body, (size_t)n, NULL);
 }
@@ -317,6 +335,7 @@ static int serve(const struct custody_simcust_cfg *cfg)
   struct http h = {.cfg = cfg};
   long long run = 0;
   char today[CAL_DATE_STR], msg[640] = "";
+  int32_t day;
   int rc;
   if ((rc = db_service_start(cfg->database_url, NAME, migrations_all, migrations_count, &admin,
                              &run, msg, sizeof msg)) != 0) {
@@ -333,7 +352,11 @@ static int serve(const struct custody_simcust_cfg *cfg)
             err_text(rc));
     goto out;
   }
-  cal_format_date(custody_simcust_today(cfg, util_now_ms()), today);
+  if ((rc = sim_today(cfg, admin, &day)) != 0) {
+    fprintf(stderr, NAME ": cannot read the clock: %s\n", err_text(rc));
+    goto out;
+  }
+  cal_format_date(day, today);
   log_msg(LOGL_INFO, "main",
           NAME " %s listening on %s:%u; account %s at %s, out_dir %s, simulated today %s "
                "(day_offset %d), run %lld",

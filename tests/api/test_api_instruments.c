@@ -66,7 +66,9 @@ static void tsla_json(char *out, size_t size, yajl_val inst, const char *fee_rat
            "\"max_order_qty\":\"10000.500000\",\"fee_flat\":\"25.00\",\"fee_rate\":\"%s\","
            "\"market_open\":\"09:30\",\"market_close\":\"16:00\",\"cutoff\":\"15:45\","
            "\"out_of_hours\":\"%s\",\"time_zone\":\"America/New_York\","
-           "\"multiplier\":\"1.000000000000000000\",\"created\":\"%s\",\"updated\":\"%s\"}",
+           "\"raw_supply\":\"0.000000000000000000\",\"multiplier\":\"1.000000000000000000\","
+           "\"displayed_supply\":\"0.000000000000000000\",\"liability_shares\":\"0.000000\","
+           "\"created\":\"%s\",\"updated\":\"%s\"}",
            tl_int(inst, "id", NULL, NULL), fee_rate, ooh, tl_str(inst, "created", NULL, NULL),
            tl_str(inst, "updated", NULL, NULL));
 }
@@ -154,7 +156,9 @@ static void test_create_get_list(void **state)
            "\"min_order_qty\":\"0.000001\",\"max_order_qty\":\"500.000000\",\"fee_flat\":"
            "\"0.00\",\"fee_rate\":\"0.000000\",\"market_open\":\"09:30\",\"market_close\":"
            "\"16:00\",\"cutoff\":\"15:30\",\"out_of_hours\":\"queue\",\"time_zone\":"
-           "\"America/New_York\",\"multiplier\":\"1.000000000000000000\",\"created\":\"%s\","
+           "\"America/New_York\",\"raw_supply\":\"0.000000000000000000\",\"multiplier\":"
+           "\"1.000000000000000000\",\"displayed_supply\":\"0.000000000000000000\","
+           "\"liability_shares\":\"0.000000\",\"created\":\"%s\","
            "\"updated\":\"%s\"}}",
            tl_int(a, "id", NULL, NULL), tl_str(a, "created", NULL, NULL),
            tl_str(a, "updated", NULL, NULL));

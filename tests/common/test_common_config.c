@@ -71,7 +71,7 @@ static void test_keys_table(void **state)
   (void)state;
   size_t n = 0;
   const struct cfg_key *k = cfg_keys(&n);
-  assert_int_equal(n, 26);
+  assert_int_equal(n, 32);
   for (size_t i = 0; i < n; i++) {
     /* The variable is the key in upper case behind BACKSTOCK_. */
     char want[128];
@@ -305,6 +305,8 @@ static void test_env_overrides_file(void **state)
       "BACKSTOCK_TEST_DATABASE_URL=postgresql:///test",
       "BACKSTOCK_TEST_FAST_PG=1",
       "BACKSTOCK_TEST_SOURCE_ROOT=/src",
+      "BACKSTOCK_API_KEY=bsk_0123456789abcdef_secret", /* the API client's */
+      "BACKSTOCK_API_URL=http://127.0.0.1:8080",
       "BACKSTOCK_LISTEN=[::1]:9000",
       "BACKSTOCK_HTTP_THREADS=32",
       "BACKSTOCK_DATABASE_URL=postgresql://app:pw@db/books",
@@ -422,7 +424,13 @@ static void test_print_defaults(void **state)
                            "custody_feed_url = \n"
                            "custody_feed_token = \n"
                            "custody_poll_ms = 2000\n"
-                           "custody_max_bytes = 536870912\n");
+                           "custody_max_bytes = 536870912\n"
+                           "serve_engine = true\n"
+                           "engine_poll_ms = 1000\n"
+                           "engine_batch = 100\n"
+                           "settlement_retry_s = 900\n"
+                           "settlement_escalate_days = 3\n"
+                           "redemption_address = 0x00000000000000000000000000000000000bac57\n");
   free(out);
   cfg_free(&c);
 }
@@ -595,7 +603,8 @@ static void test_readme_matches_keys(void **state)
     memcpy(name, p, l);
     name[l] = '\0';
     seen++;
-    int ok = strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0;
+    int ok = strcmp(name, "BACKSTOCK_CONFIG") == 0 || strncmp(name, "BACKSTOCK_TEST_", 15) == 0 ||
+             strcmp(name, "BACKSTOCK_API_KEY") == 0 || strcmp(name, "BACKSTOCK_API_URL") == 0;
     for (size_t i = 0; i < n && !ok; i++)
       ok = strcmp(name, k[i].env) == 0;
     if (!ok) {
