@@ -2,7 +2,8 @@
  * The one clock over HTTP (docs/clock.md, docs/api.md "Clock"):
  *
  *   GET  /v1/clock        public: {"now", "speed", "offset_seconds"}
- *   POST /v1/admin/clock  issuer admin: body {advance_seconds?, speed?}
+ *   POST /v1/admin/clock  issuer admin: body {advance_seconds?,
+ *                         advance_business_days?, speed?}
  *                         (at least one; JSON integers): advance first,
  *                         then the new speed, in one transaction with the
  *                         Idempotency-Key record and the audit record
@@ -23,15 +24,35 @@
 struct body {
   int64_t advance_seconds;
   int64_t speed;
+  int64_t advance_business_days;
 };
 
 static const struct api_field fields[] = {
     API_FIELD_INT("advance_seconds", struct body, advance_seconds, 0, 0, 0),
     API_FIELD_INT("speed", struct body, speed, 0, 1, DB_CLOCK_SPEED_MAX),
+    API_FIELD_INT("advance_business_days", struct body, advance_business_days, 0, 1, 30),
 };
 
 #define HAS_ADVANCE 0x1u
 #define HAS_SPEED   0x2u
+#define HAS_BDAYS   0x4u
+
+#define DAY_MS 86400000LL
+
+/*
+ * advance_business_days: to the same UTC time of day @n NYSE business
+ * days after the clock's UTC date (T+1 in one request, over weekends and
+ * holidays too).  The result in ms to add.
+ */
+static int bdays_delta(int64_t now_ms, int n, int64_t *delta)
+{
+  int32_t today = (int32_t)(now_ms >= 0 ? now_ms / DAY_MS : -((-now_ms + DAY_MS - 1) / DAY_MS));
+  int32_t target;
+  int rc = cal_add_business_days(NULL, today, n, &target);
+  if (rc == 0)
+    *delta = (int64_t)(target - today) * DAY_MS;
+  return rc;
+}
 
 /* Offset in whole seconds, rounded half away from zero. */
 static int64_t offset_s(const struct db_clock *k)
@@ -95,6 +116,11 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   if ((ch->present & HAS_ADVANCE) != 0 &&
       (rc = db_clock_advance(c, ch->b.advance_seconds * 1000, &after)) != 0)
     return as_qs(rc);
+  int64_t bd_ms = 0;
+  if ((ch->present & HAS_BDAYS) != 0 &&
+      ((rc = bdays_delta(after.now_ms, (int)ch->b.advance_business_days, &bd_ms)) != 0 ||
+       (rc = db_clock_advance(c, bd_ms, &after)) != 0))
+    return as_qs(rc);
   if ((ch->present & HAS_SPEED) != 0 &&
       (rc = db_clock_set_speed(c, (int32_t)ch->b.speed, &after)) != 0)
     return as_qs(rc);
@@ -103,6 +129,10 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   if ((ch->present & HAS_ADVANCE) != 0) {
     api_json_key(&d, "advance_seconds");
     api_json_int(&d, ch->b.advance_seconds);
+  }
+  if ((ch->present & HAS_BDAYS) != 0) {
+    api_json_key(&d, "advance_business_days");
+    api_json_int(&d, ch->b.advance_business_days);
   }
   if ((ch->present & HAS_SPEED) != 0) {
     api_json_key(&d, "speed");
@@ -135,7 +165,8 @@ int api_admin_clock_post(struct api_request *req)
   if (rc != 0)
     return api_reply_error(req, rc, hint);
   if (ch.present == 0)
-    return api_reply_error(req, ERR_API_FIELD, "give \"advance_seconds\", \"speed\" or both");
+    return api_reply_error(req, ERR_API_FIELD,
+                           "give \"advance_seconds\", \"advance_business_days\", \"speed\"");
   if ((ch.present & HAS_ADVANCE) != 0 && ch.b.advance_seconds < 0)
     return api_reply_error(req, ERR_API_FIELD,
                            "field \"advance_seconds\": the clock never goes backwards (want 0 or "

@@ -3,6 +3,8 @@
  * order has one settlement_items row (written by the engine with the
  * fill); the worker claims one due item per transaction -- pending,
  * next_try_at passed, settle_date reached on the clock's New York date --
+ * (or a confirmation of its ExecID arrived since its last try: a retry
+ * does not wait out settlement_retry_s when the custodian has spoken)
  * with FOR UPDATE SKIP LOCKED, so any number of workers (threads or
  * processes) share the queue and an item is handled by one at a time,
  * and confirms it against the custodian's sese.025 confirmations
@@ -33,7 +35,9 @@ static const struct db_stmt q_claim = {
     "settle_claim",
     "SELECT id, order_id, exec_id, side, isin, quantity, cash,"
     " settle_date - DATE '1970-01-01', attempts FROM settlement_items"
-    " WHERE state = 'pending' AND next_try_at <= clock_now()"
+    " WHERE state = 'pending' AND (next_try_at <= clock_now() OR EXISTS (SELECT 1"
+    " FROM custody_settlements cs WHERE cs.tx_id = settlement_items.exec_id"
+    " AND cs.document_id > settlement_items.seen_document))"
     " AND settle_date <= (clock_now() AT TIME ZONE 'America/New_York')::date"
     " ORDER BY next_try_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
     0};
@@ -61,7 +65,9 @@ static const struct db_stmt q_settled_figures = {
 static const struct db_stmt q_retry = {
     "settle_retry",
     "UPDATE settlement_items SET attempts = attempts + 1, last_error = $3,"
-    " next_try_at = clock_now() + make_interval(secs => $2::integer) WHERE id = $1::bigint",
+    " next_try_at = clock_now() + make_interval(secs => $2::integer),"
+    " seen_document = (SELECT COALESCE(max(document_id), 0) FROM custody_settlements"
+    " WHERE tx_id = settlement_items.exec_id) WHERE id = $1::bigint",
     3};
 
 static const struct db_stmt q_escalate = {

@@ -159,8 +159,9 @@ CREATE INDEX cash_movements_order ON cash_movements (order_id, id);
 -- (FIX 64).  Workers claim due items (state pending, next_try_at passed)
 -- with FOR UPDATE SKIP LOCKED and confirm them against custody_settlements
 -- (tx_id = the ExecID, same ISIN, quantity and direction).  An item not
--- confirmed is retried; escalate_after business days after settle_date it
--- becomes requires_attention.  A busted fill's item is cancelled.
+-- confirmed is retried after the retry interval, or at once when a
+-- confirmation of its ExecID arrives (seen_document); escalate_after
+-- business days after settle_date it becomes requires_attention.  A busted fill's item is cancelled.
 CREATE TABLE settlement_items (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   order_id bigint NOT NULL REFERENCES orders (id),
@@ -178,6 +179,7 @@ CREATE TABLE settlement_items (
   attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   next_try_at timestamptz NOT NULL,
   last_error text,
+  seen_document bigint NOT NULL DEFAULT 0, -- newest confirmation of exec_id at the last try
   custody_document bigint REFERENCES custody_documents (id),
   custody_settle_date date,
   confirmed_at timestamptz,

@@ -174,6 +174,34 @@ static void test_speed(void **state)
   assert_true(g.offset >= c.offset - 1 && g.offset <= c.offset + 1);
 }
 
+/*
+ * advance_business_days: from Friday 2030-05-24 14:00Z one business day
+ * is Tuesday 2030-05-28 (Memorial Day on the Monday), same time of day;
+ * two more land on Thursday.
+ */
+static void test_business_days(void **state)
+{
+  struct fx *f = *state;
+  struct shown c;
+  assert_int_equal(tl_sql_int(&f->s, "WITH u AS (UPDATE clock SET anchor_wall = clock_timestamp(),"
+                                     " anchor_virtual = '2030-05-24 14:00:00+00', speed = 1"
+                                     " RETURNING 1) SELECT count(*) FROM u"),
+                   1);
+  post_ok(f, "bd-1", "{\"advance_business_days\": 1}", &c);
+  assert_int_equal(tl_sql_int(&f->s, "SELECT (clock_now() AT TIME ZONE 'UTC')::date"
+                                     " - DATE '2030-05-28'"),
+                   0);
+  assert_int_equal(tl_sql_int(&f->s, "SELECT extract(hour FROM clock_now() AT TIME ZONE 'UTC')"),
+                   14);
+  post_ok(f, "bd-2", "{\"advance_business_days\": 2}", &c);
+  assert_int_equal(tl_sql_int(&f->s, "SELECT (clock_now() AT TIME ZONE 'UTC')::date"
+                                     " - DATE '2030-05-30'"),
+                   0);
+  long long audits = tl_sql_int(&f->s, "SELECT count(*) FROM audit_log WHERE details LIKE"
+                                       " '%\"advance_business_days\":2%'");
+  assert_int_equal(audits, 1);
+}
+
 /* Bad bodies: 400, the clock unchanged; the roles. */
 static void test_refused(void **state)
 {
@@ -192,6 +220,8 @@ static void test_refused(void **state)
       {"{\"advance_seconds\": 1.5}", ERR_API_FIELD, "advance_seconds"},
       {"{\"advance_seconds\": \"60\"}", ERR_API_FIELD, "advance_seconds"},
       {"{\"speed\": 0}", ERR_API_FIELD, "speed"},
+      {"{\"advance_business_days\": 0}", ERR_API_FIELD, "advance_business_days"},
+      {"{\"advance_business_days\": 31}", ERR_API_FIELD, "advance_business_days"},
       {"{\"speed\": 1000001}", ERR_API_FIELD, "speed"},
       {"{\"at\": \"2030-01-01T00:00:00Z\"}", ERR_API_UNKNOWN_FIELD, "at"},
       {"[1]", ERR_API_BAD_JSON, NULL},
@@ -233,6 +263,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_get_fresh, setup, teardown),
       cmocka_unit_test_setup_teardown(test_advance, setup, teardown),
       cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_business_days, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,6 +130,29 @@ static void test_confirmed_late(void **state)
   tl_books_ok(&T);
 }
 
+/*
+ * A miss on the settlement date puts the item off by settlement_retry_s;
+ * a confirmation ingested a moment later makes it due again at once,
+ * without the clock moving.
+ */
+static void test_confirmed_after_try(void **state)
+{
+  (void)state;
+  int64_t id = filled("S5");
+  tl_advance(&T, TL_DAY_MS);
+  assert_int_equal(tl_run(&T).retried, 1);
+  assert_int_equal(tl_run(&T).retried, 0); /* put off: not tried again */
+  tl_custody(&T, "S5", TL_AAPL, "10", "RECE", "2027-03-03", "1495.00");
+  struct engine_stats st = tl_run(&T);
+  assert_int_equal(st.confirmed, 1);
+  assert_int_equal(st.completed, 1);
+  tl_expect(&T, "completed", "SELECT state FROM orders WHERE id = %lld", (long long)id);
+  tl_expect(&T, "confirmed|2",
+            "SELECT concat_ws('|', state, attempts) FROM settlement_items"
+            " WHERE exec_id = 'S5'");
+  tl_books_ok(&T);
+}
+
 static void test_mismatch_and_hashed_id(void **state)
 {
   (void)state;
@@ -268,6 +291,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_retry_escalate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_confirmed_late, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_confirmed_after_try, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mismatch_and_hashed_id, setup, teardown),
       cmocka_unit_test_setup_teardown(test_two_workers, setup, teardown),
   };
