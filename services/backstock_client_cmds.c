@@ -328,8 +328,10 @@ const struct client_cmd client_cmds[] = {
     {"admin clock set", "issuer_admin", "POST", "/v1/admin/clock",
      "move the business clock on, or change its speed (demo and tests)",
      OPTS(I("--advance-seconds", "advance_seconds", false, "N", "move it N seconds on"),
+          I("--advance-business-days", "advance_business_days", false, "N",
+            "then N NYSE business days on, same time of day (T+1 over a weekend too)"),
           I("--speed", "speed", false, "N", "clock seconds per real second (1 is real time)")),
-     NULL, false, 0, NULL, "backstock admin clock set --advance-seconds 86400"},
+     NULL, false, 0, NULL, "backstock admin clock set --advance-business-days 1"},
 
     /* ---------------- auditors (read only) ---------------- */
     {"audit books", "auditor", "GET", "/v1/books/check",
