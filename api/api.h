@@ -48,6 +48,10 @@ struct api_ctx {
   unsigned schema_expected; /* newest migration of this binary */
   bool db_embedded;         /* the private cluster, not an external URL */
   int64_t started_mono_ms;  /* util_mono_ms() at start: uptime survives clock steps */
+  /* The service's business days (read only, shared by the threads): order
+   * creation's hours.  NULL: each creation loads the NYSE rules with the
+   * shipped and stored closures itself. */
+  const struct cal *cal;
 };
 
 struct api_request;
@@ -404,6 +408,56 @@ void api_page_open(struct api_json *j);
  */
 void api_page_close(struct api_json *j, int64_t next_after);
 
+/* A page being written by the rows callback of api_page_get(). */
+struct api_page_out {
+  struct api_json *j;      /* the reply: each item goes here */
+  struct api_page page;    /* the request's ?limit= and ?cursor= */
+  unsigned n;              /* items written */
+  int64_t last;            /* id of the last item written */
+  bool more;               /* a row beyond the page was seen */
+  char hint[API_HINT_MAX]; /* with an error: a line for the client, or "" (err_text) */
+};
+
+/**
+ * api_page_item() - whether the rows callback may write the item of the
+ * row @id (counts it and records @id as the cursor's); false for a row
+ * once the page is full: it is not written, and @o->more is set.
+ */
+bool api_page_item(struct api_page_out *o, int64_t id);
+
+/*
+ * A list endpoint's parts, for api_page_get().  @rows is required; the
+ * others may be NULL.  @cls is the handler's.
+ */
+struct api_page_list {
+  /* More of the query, checked before the database: 0 or the code to
+   * answer, with @hint. */
+  int (*check)(struct api_request *req, void *cls, char *hint, size_t hint_size);
+  /* The page's rows in id order (at most page.limit + 1 of them: ask for
+   * one more to know whether a next page exists), each through
+   * api_page_item(), then its item written to @o->j.  Returns >= 0, or a
+   * negative registry code to answer instead (with @o->hint). */
+  int (*rows)(struct db_conn *c, struct api_page_out *o, void *cls);
+  /* More members of the reply object, after "next_cursor". */
+  void (*tail)(struct api_json *j, void *cls);
+};
+
+/**
+ * api_page_get() - a GET of a list, one page at a time: api_page_args(),
+ * @l->check, the request's database, then the reply 200 {"items": [...],
+ * "next_cursor": ..., <@l->tail>} from @l->rows; any failure answers its
+ * error instead.  Returns what api_reply_*() returns.
+ */
+int api_page_get(struct api_request *req, const struct api_page_list *l, void *cls);
+
+/**
+ * api_page_query() - a rows callback's work for a plain query: runs @q
+ * (as api_page_fetch()) and writes each row of the page with @show; a
+ * row's id is its first column.  Returns 0 or a negative registry code.
+ */
+int api_page_query(struct db_conn *c, const struct db_stmt *q, struct api_page_out *o,
+                   void (*show)(struct api_json *j, PGresult *r, int row));
+
 /* ------------------------------------------------------------------ */
 /* Idempotency (api_idem.c)                                            */
 /* ------------------------------------------------------------------ */
@@ -430,6 +484,20 @@ enum db_qs api_txn_reply(struct api_txn *t, unsigned status, struct api_json *li
                          struct api_json *stored);
 
 /**
+ * api_txn_reply_open() - api_json_init() @j and start the usual reply
+ * object, {"@key": ; the caller writes the member's value, then
+ * api_txn_reply_close().
+ */
+void api_txn_reply_open(struct api_json *j, const char *key);
+
+/**
+ * api_txn_reply_close() - end the object of @j, make it the work's reply
+ * with @status (api_txn_reply(), nothing secret) and api_json_free() @j.
+ * Returns as api_txn_reply().
+ */
+enum db_qs api_txn_reply_close(struct api_txn *t, unsigned status, struct api_json *j);
+
+/**
  * api_txn_error() - the work's reply is the error @code (either sign) with
  * @hint (or NULL).  Returns DB_QS_NONE: return it.
  */
@@ -449,6 +517,16 @@ const struct api_principal *api_txn_principal(const struct api_txn *t);
  * Returns what api_reply_*() returns.
  */
 int api_idem_run(struct api_request *req, const char *name, api_work_fn fn, void *cls);
+
+/**
+ * api_idem_post() - the end of most POST handlers: the body parsed by
+ * @fields (@n of them; NULL, 0 and NULL @target: no body, or {}) into
+ * @target (api_body_parse()); a bad body answers its error and hint; else
+ * api_idem_run(@req, @name, @fn, @cls).  Returns what api_reply_*()
+ * returns.
+ */
+int api_idem_post(struct api_request *req, const struct api_field *fields, size_t n, void *target,
+                  const char *name, api_work_fn fn, void *cls);
 
 /* ------------------------------------------------------------------ */
 /* Audit log (api_audit.c)                                             */

@@ -49,41 +49,35 @@ static void item(struct api_json *j, PGresult *r, int i)
   api_json_obj_end(j);
 }
 
+/* The chain as checked: the members after the page. */
+struct chain {
+  int64_t broken, count;
+};
+
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  struct chain *ch = cls;
+  int rc = api_audit_verify(c, &ch->broken, &ch->count);
+  return rc != 0 ? rc : api_page_query(c, &q_page, o, item);
+}
+
+static void tail(struct api_json *j, void *cls)
+{
+  const struct chain *ch = cls;
+  api_json_key(j, "verified");
+  api_json_bool(j, ch->broken == 0);
+  api_json_key(j, "broken_seq");
+  if (ch->broken == 0)
+    api_json_null(j);
+  else
+    api_json_int(j, ch->broken);
+  api_json_key(j, "records");
+  api_json_int(j, ch->count);
+}
+
 int api_admin_audit_get(struct api_request *req)
 {
-  struct api_page pg;
-  struct api_json j;
-  struct db_conn *c;
-  char hint[API_HINT_MAX];
-  int64_t broken = 0, count = 0;
-  PGresult *r = NULL;
-  int rc = api_page_args(req, &pg, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  if ((rc = api_req_db(req, &c)) != 0 || (rc = api_audit_verify(c, &broken, &count)) != 0)
-    return api_reply_error(req, rc, NULL);
-  int shown;
-  bool more;
-  if ((rc = api_page_fetch(c, &q_page, &pg, &r, &shown, &more)) != 0)
-    return api_reply_error(req, rc, NULL);
-  api_json_init(&j);
-  api_page_open(&j);
-  for (int i = 0; i < shown; i++)
-    item(&j, r, i);
-  int64_t last = shown > 0 ? strtoll(PQgetvalue(r, shown - 1, 0), NULL, 10) : 0;
-  PQclear(r);
-  api_page_close(&j, more ? last : 0);
-  api_json_key(&j, "verified");
-  api_json_bool(&j, broken == 0);
-  api_json_key(&j, "broken_seq");
-  if (broken == 0)
-    api_json_null(&j);
-  else
-    api_json_int(&j, broken);
-  api_json_key(&j, "records");
-  api_json_int(&j, count);
-  api_json_obj_end(&j);
-  rc = api_reply_writer(req, 200, &j);
-  api_json_free(&j);
-  return rc;
+  static const struct api_page_list list = {.rows = rows, .tail = tail};
+  struct chain ch = {0, 0};
+  return api_page_get(req, &list, &ch);
 }

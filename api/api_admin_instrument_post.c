@@ -129,14 +129,9 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   qs = api__audit(c, api_txn_principal(t)->id, "instrument.update", target, &d);
   if (qs < 0)
     return qs;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "instrument");
+  api_txn_reply_open(&j, "instrument");
   api__show_instrument(&j, &in);
-  api_json_obj_end(&j);
-  qs = api_txn_reply(t, 200, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api_txn_reply_close(t, 200, &j);
 }
 
 int api_admin_instrument_post(struct api_request *req)

@@ -29,14 +29,9 @@ static const struct db_stmt q_key_get = {
 static enum db_qs reply_key(struct api_txn *t, const struct api_key_info *k)
 {
   struct api_json j;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "key");
+  api_txn_reply_open(&j, "key");
   api_show_key(&j, k);
-  api_json_obj_end(&j);
-  enum db_qs qs = api_txn_reply(t, 200, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api_txn_reply_close(t, 200, &j);
 }
 
 static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
@@ -76,16 +71,10 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
 int api_admin_key_revoke_post(struct api_request *req)
 {
   struct ctx x = {.key_id = api_req_param(req, "id")};
-  char hint[API_HINT_MAX];
-  size_t len;
   bool ok = x.key_id != NULL && strlen(x.key_id) == API_KEY_ID_LEN;
   for (size_t i = 0; ok && i < API_KEY_ID_LEN; i++)
     ok = (x.key_id[i] >= '0' && x.key_id[i] <= '9') || (x.key_id[i] >= 'a' && x.key_id[i] <= 'f');
   if (!ok)
     return api_reply_error(req, ERR_API_NOT_FOUND, "no key of this id (16 hex digits)");
-  const char *body = api_req_body(req, &len);
-  int rc = api_body_parse(body, len, NULL, 0, NULL, NULL, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  return api_idem_run(req, "key_revoke_post", work, &x);
+  return api_idem_post(req, NULL, 0, NULL, "key_revoke_post", work, &x);
 }

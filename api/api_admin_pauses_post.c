@@ -80,25 +80,13 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   qs = api__audit(c, who->id, "pause.set", target, &d);
   if (qs < 0)
     return qs;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "pause");
+  api_txn_reply_open(&j, "pause");
   api__show_pause(&j, b->scope, kinds[b->kind], b->paused, b->reason, who->id, at);
-  api_json_obj_end(&j);
-  qs = api_txn_reply(t, 200, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api_txn_reply_close(t, 200, &j);
 }
 
 int api_admin_pauses_post(struct api_request *req)
 {
   struct body b = {0};
-  char hint[API_HINT_MAX];
-  size_t len;
-  const char *body = api_req_body(req, &len);
-  int rc = api_body_parse(body, len, fields, sizeof fields / sizeof fields[0], &b, NULL, hint,
-                          sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  return api_idem_run(req, "pauses_post", work, &b);
+  return api_idem_post(req, fields, sizeof fields / sizeof fields[0], &b, "pauses_post", work, &b);
 }

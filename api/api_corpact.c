@@ -170,14 +170,9 @@ static enum db_qs change_work(struct db_conn *c, struct api_txn *t, void *cls)
   enum db_qs qs = api__audit(c, api_txn_principal(t)->id, action, target, &d);
   if (qs < 0)
     return qs;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "corporate_action");
+  api_txn_reply_open(&j, "corporate_action");
   api__show_corpact(&j, &a);
-  api_json_obj_end(&j);
-  qs = api_txn_reply(t, 200, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api_txn_reply_close(t, 200, &j);
 }
 
 int api__corpact_change(struct api_request *req, const char *verb)

@@ -9,42 +9,28 @@
 #include "api/api_corpact_int.h"
 #include "api/api_instruments_int.h"
 
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  struct api_instrument in;
+  enum db_qs qs = api__instrument_by_symbol(c, *(const char *const *)cls, false, &in);
+  if (qs < 0)
+    return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
+  if (qs == DB_QS_NONE)
+    return api__hint(o->hint, sizeof o->hint, -ERR_API_NOT_FOUND, "no such instrument");
+  /* One more than shown: whether another page follows. */
+  struct corpact *items = calloc((size_t)o->page.limit + 1, sizeof *items);
+  if (items == NULL)
+    return -ERR_NOMEM;
+  int n = corpact_list(c, in.id, o->page.after, items, (size_t)o->page.limit + 1);
+  for (int i = 0; i < n && api_page_item(o, items[i].id); i++)
+    api__show_corpact(o->j, &items[i]);
+  free(items);
+  return n;
+}
+
 int api_corpact_list_get(struct api_request *req)
 {
-  struct api_page pg;
-  struct api_instrument in;
-  struct api_json j;
-  struct db_conn *c;
-  char hint[API_HINT_MAX];
-  int rc = api_page_args(req, &pg, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  if ((rc = api_req_db(req, &c)) != 0)
-    return api_reply_error(req, rc, NULL);
-  enum db_qs qs = api__instrument_by_symbol(c, api_req_param(req, "symbol"), false, &in);
-  if (qs < 0)
-    return api_reply_error(req, qs == DB_QS_SOFT ? ERR_DB_CONFLICT : ERR_DB_HARD, NULL);
-  if (qs == DB_QS_NONE)
-    return api_reply_error(req, ERR_API_NOT_FOUND, "no such instrument");
-  /* One more than shown: whether another page follows. */
-  struct corpact *items = calloc((size_t)pg.limit + 1, sizeof *items);
-  if (items == NULL)
-    return api_reply_error(req, ERR_NOMEM, NULL);
-  int n = corpact_list(c, in.id, pg.after, items, (size_t)pg.limit + 1);
-  if (n < 0) {
-    free(items);
-    return api_reply_error(req, n, NULL);
-  }
-  bool more = (unsigned)n > pg.limit;
-  int shown = more ? (int)pg.limit : n;
-  api_json_init(&j);
-  api_page_open(&j);
-  for (int i = 0; i < shown; i++)
-    api__show_corpact(&j, &items[i]);
-  api_page_close(&j, more ? items[shown - 1].id : 0);
-  api_json_obj_end(&j);
-  free(items);
-  rc = api_reply_writer(req, 200, &j);
-  api_json_free(&j);
-  return rc;
+  static const struct api_page_list list = {.rows = rows};
+  const char *symbol = api_req_param(req, "symbol");
+  return api_page_get(req, &list, &symbol);
 }

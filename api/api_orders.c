@@ -177,18 +177,47 @@ enum db_qs api__order_reply(struct db_conn *c, struct api_txn *t, unsigned statu
   int rc = order_get(c, id, false, &o);
   if (rc != 0)
     return api__order_fail(t, rc, NULL);
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "order");
+  api_txn_reply_open(&j, "order");
   api__show_order(&j, &o);
   if (movement != NULL) {
     api_json_key(&j, "movement");
     api__show_movement(&j, movement);
   }
-  api_json_obj_end(&j);
-  enum db_qs qs = api_txn_reply(t, status, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api_txn_reply_close(t, status, &j);
+}
+
+int api__order_cash_post(struct api_request *req, const struct api_field *fields, size_t n,
+                         const char *name, api_work_fn fn)
+{
+  struct api_order_cash x;
+  memset(&x, 0, sizeof x);
+  int rc = api__order_id(req, &x.id);
+  if (rc != 0)
+    return api_reply_error(req, rc, NULL);
+  return api_idem_post(req, fields, n, &x, name, fn, &x);
+}
+
+enum db_qs api__order_cash_reply(struct db_conn *c, struct api_txn *t, int64_t id,
+                                 const char *action, const struct order_movement *m)
+{
+  if (!m->existed) {
+    struct api_json d;
+    char target[40];
+    api_json_init(&d);
+    api_json_obj(&d);
+    api_json_key(&d, "amount");
+    api_json_money(&d, m->amount);
+    api_json_key(&d, "bank_ref");
+    api_json_str(&d, m->bank_ref);
+    api_json_key(&d, "movement");
+    api_json_int(&d, m->id);
+    api_json_obj_end(&d);
+    snprintf(target, sizeof target, "order:%lld", (long long)id);
+    enum db_qs qs = api__audit(c, api_txn_principal(t)->id, action, target, &d);
+    if (qs < 0)
+      return qs;
+  }
+  return api__order_reply(c, t, m->existed ? 200 : 201, id, m);
 }
 
 /* ------------------------------------------------------------------ */
@@ -227,15 +256,19 @@ struct create_ctx {
 static enum db_qs create_work(struct db_conn *c, struct api_txn *t, void *cls)
 {
   struct create_ctx *x = cls;
-  int64_t id;
-  int rc = order_create_in(c, &x->rq, &id);
+  struct order o;
+  struct api_json j;
+  int rc = order_create_get_in(c, &x->rq, &o);
   if (rc != 0)
     return api__order_fail(t, rc,
                            rc == -ERR_ORDER_SIGNATURE
                                ? "sign the instruction with an active key of yours:"
                                  " X-Backstock-Signature: keyid=<id>,sig=<base64>"
                                : NULL);
-  return api__order_reply(c, t, 201, id, NULL);
+  /* The order as the insert returned it: what order_get() would read now. */
+  api_txn_reply_open(&j, "order");
+  api__show_order(&j, &o);
+  return api_txn_reply_close(t, 201, &j);
 }
 
 /*
@@ -299,6 +332,7 @@ int api__order_create(struct api_request *req, enum order_kind kind)
   x.rq.wallet = b.wallet;
   x.rq.client_ref = (present & F_CLIENT_REF) != 0 ? b.client_ref : NULL;
   x.rq.sig_header = sig;
+  x.rq.cal = api_req_ctx(req)->cal;
   unsigned char *payload = NULL;
   if (sig != NULL) {
     payload = signed_payload(req, &x.rq.payload_len);

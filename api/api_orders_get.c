@@ -11,23 +11,12 @@
 
 #include "api/api_orders_int.h"
 
-struct page {
-  struct api_json *j;
-  unsigned limit, n;
-  int64_t last;
-  bool more;
-};
-
 static int item(void *cls, const struct order *o)
 {
-  struct page *p = cls;
-  if (p->n >= p->limit) {
-    p->more = true;
+  struct api_page_out *p = cls;
+  if (!api_page_item(p, o->id))
     return 1; /* one beyond the page: stop */
-  }
   api__show_order(p->j, o);
-  p->n++;
-  p->last = o->id;
   return 0;
 }
 
@@ -44,8 +33,9 @@ static bool symbol_ok(const char *s)
 }
 
 /* The filters of the query; 0 or the code to answer, with @hint. */
-static int filters(struct api_request *req, struct order_filter *f, char *hint, size_t hs)
+static int filters(struct api_request *req, void *cls, char *hint, size_t hs)
 {
+  struct order_filter *f = cls;
   const struct api_principal *me = api_req_principal(req);
   const char *state = api_req_query(req, "state"), *kind = api_req_query(req, "kind"),
              *sym = api_req_query(req, "symbol"), *ap = api_req_query(req, "ap");
@@ -83,31 +73,14 @@ static int filters(struct api_request *req, struct order_filter *f, char *hint, 
   return 0;
 }
 
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  return order_list(c, cls, o->page.after, (size_t)o->page.limit + 1, item, o);
+}
+
 int api_orders_get(struct api_request *req)
 {
-  struct api_page pg;
+  static const struct api_page_list list = {.check = filters, .rows = rows};
   struct order_filter f;
-  struct db_conn *c;
-  struct api_json j;
-  char hint[API_HINT_MAX];
-  int rc = api_page_args(req, &pg, hint, sizeof hint);
-  if (rc == 0)
-    rc = filters(req, &f, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  if ((rc = api_req_db(req, &c)) != 0)
-    return api_reply_error(req, rc, NULL);
-  api_json_init(&j);
-  api_page_open(&j);
-  struct page p = {.j = &j, .limit = pg.limit};
-  rc = order_list(c, &f, pg.after, (size_t)pg.limit + 1, item, &p);
-  if (rc < 0) {
-    api_json_free(&j);
-    return api_reply_error(req, rc, NULL);
-  }
-  api_page_close(&j, p.more ? p.last : 0);
-  api_json_obj_end(&j);
-  rc = api_reply_writer(req, 200, &j);
-  api_json_free(&j);
-  return rc;
+  return api_page_get(req, &list, &f);
 }

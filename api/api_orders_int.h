@@ -54,6 +54,32 @@ enum db_qs api__order_fail(struct api_txn *t, int rc, const char *hint);
 enum db_qs api__order_reply(struct db_conn *c, struct api_txn *t, unsigned status, int64_t id,
                             const struct order_movement *movement);
 
+/* The request of a cash movement's POST (funding, refund, payout). */
+struct api_order_cash {
+  int64_t id; /* the path's {id} */
+  int kind;   /* payouts only: 0 "refund", 1 "payout" */
+  struct money amount;
+  char bank_ref[ORDER_REF_MAX];
+};
+
+/**
+ * api__order_cash_post() - POST /v1/admin/orders/{id}/funding and
+ * /payouts: the path's {id}, then api_idem_post() with the body parsed by
+ * @fields (@n of them, members of struct api_order_cash) and @fn, whose
+ * @cls is the struct api_order_cash.
+ */
+int api__order_cash_post(struct api_request *req, const struct api_field *fields, size_t n,
+                         const char *name, api_work_fn fn);
+
+/**
+ * api__order_cash_reply() - the end of a cash movement's work: unless @m
+ * was recorded before, audit @action on "order:<id>" with {amount,
+ * bank_ref, movement}; then api__order_reply() with @m: 201, or 200 when
+ * @m was recorded before.
+ */
+enum db_qs api__order_cash_reply(struct db_conn *c, struct api_txn *t, int64_t id,
+                                 const char *action, const struct order_movement *m);
+
 /**
  * api__order_create() - POST /v1/orders/mint and /redeem: parse, build
  * the signed payload, create in one transaction with the idempotency

@@ -4,8 +4,11 @@
  * {"items": [...], "next_cursor": "..." | null}.  A list is ordered by a
  * positive id; a page holds the rows with id > the cursor's.  A cursor is
  * checked strictly (canonical base64url of a canonical decimal), so any
- * other text is api_bad_cursor, never a silent first page.
+ * other text is api_bad_cursor, never a silent first page.  A list
+ * endpoint gives api_page_get() its check, rows and tail; the rest (the
+ * arguments, the database, the frame, the reply) is done here once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -99,4 +102,64 @@ void api_page_close(struct api_json *j, int64_t next_after)
   } else {
     api_json_null(j);
   }
+}
+
+bool api_page_item(struct api_page_out *o, int64_t id)
+{
+  if (o->n >= o->page.limit) {
+    o->more = true;
+    return false;
+  }
+  o->n++;
+  o->last = id;
+  return true;
+}
+
+int api_page_query(struct db_conn *c, const struct db_stmt *q, struct api_page_out *o,
+                   void (*show)(struct api_json *j, PGresult *r, int row))
+{
+  PGresult *r = NULL;
+  int shown;
+  bool more;
+  int rc = api_page_fetch(c, q, &o->page, &r, &shown, &more);
+  if (rc != 0)
+    return -rc;
+  for (int i = 0; i < shown; i++) {
+    show(o->j, r, i);
+    o->n++;
+    o->last = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+  }
+  o->more = more;
+  PQclear(r);
+  return 0;
+}
+
+int api_page_get(struct api_request *req, const struct api_page_list *l, void *cls)
+{
+  struct api_page_out o = {.n = 0};
+  struct api_json j;
+  struct db_conn *c;
+  char hint[API_HINT_MAX];
+  int rc = api_page_args(req, &o.page, hint, sizeof hint);
+  if (rc == 0 && l->check != NULL)
+    rc = l->check(req, cls, hint, sizeof hint);
+  if (rc != 0)
+    return api_reply_error(req, rc, hint);
+  if ((rc = api_req_db(req, &c)) != 0)
+    return api_reply_error(req, rc, NULL);
+  api_json_init(&j);
+  o.j = &j;
+  api_page_open(&j);
+  rc = l->rows(c, &o, cls);
+  if (rc < 0) {
+    api_json_free(&j);
+    return api_reply_error(req, rc, o.hint[0] != '\0' ? o.hint : NULL);
+  }
+  api_page_close(&j, o.more ? o.last : 0);
+  if (l->tail != NULL)
+    l->tail(&j, cls);
+  api_json_obj_end(&j);
+  rc = api_reply_writer(req, 200, &j);
+  api_json_free(&j);
+  return rc;
 }

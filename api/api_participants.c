@@ -1,9 +1,9 @@
 /*
  * What the participants' endpoints share (api_participants_int.h): the
- * JSON of a wallet, a signing key and a limit, a page filled by a list
- * function's callback, the mapping of issuance errors inside a POST's
- * work, the scope of a list by the caller's role (?ap=), and the lookup
- * of an instrument by its symbol or token symbol.
+ * JSON of a wallet, a signing key and a limit, the mapping of issuance
+ * errors inside a POST's work and its audited reply, the scope of a list
+ * by the caller's role (?ap=), and the lookup of an instrument by its
+ * symbol or token symbol.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,17 +12,6 @@
 #include <sodium.h>
 
 #include "api/api_participants_int.h"
-
-bool api__part_page_item(struct api_part_page *p, int64_t id)
-{
-  if (p->n >= p->limit) {
-    p->more = true;
-    return false;
-  }
-  p->n++;
-  p->last = id;
-  return true;
-}
 
 static int64_t time_or_none(int64_t ms)
 {
@@ -99,15 +88,49 @@ enum db_qs api__part_fail(struct api_txn *t, int rc, const char *hint)
   return api_txn_error(t, rc, hint);
 }
 
-int api__part_scope(struct api_request *req, const char *arg, int64_t *ap, char *hint,
-                    size_t hint_size)
+void api__part_details(struct api_json *d, int64_t ap)
+{
+  api_json_init(d);
+  api_json_obj(d);
+  api_json_key(d, "ap");
+  api_json_int(d, ap);
+}
+
+int api__part_revoke_post(struct api_request *req, const char *missing, const char *name,
+                          api_work_fn fn)
+{
+  int64_t id = 0;
+  if (api_parse_id(api_req_param(req, "id"), &id) != 0)
+    return api_reply_error(req, ERR_API_NOT_FOUND, missing);
+  return api_idem_post(req, NULL, 0, NULL, name, fn, &id);
+}
+
+enum db_qs api__part_reply(struct db_conn *c, struct api_txn *t, struct api_json *d,
+                           const char *action, const char *kind, int64_t id, unsigned status,
+                           struct api_json *j)
+{
+  if (d != NULL) {
+    char target[48];
+    api_json_obj_end(d);
+    snprintf(target, sizeof target, "%s:%lld", kind, (long long)id);
+    enum db_qs qs = api__audit(c, api_txn_principal(t)->id, action, target, d);
+    if (qs < 0) {
+      api_json_free(j);
+      return qs;
+    }
+  }
+  return api_txn_reply_close(t, status, j);
+}
+
+int api__part_scope(struct api_request *req, void *cls, char *hint, size_t hint_size)
 {
   const struct api_principal *me = api_req_principal(req);
-  const char *v = api_req_query(req, arg);
+  const char *v = api_req_query(req, "ap");
+  int64_t *ap = cls;
   if (me->role == API_ROLE_AP) {
     if (v != NULL)
       return api__hint(hint, hint_size, -ERR_API_FORBIDDEN,
-                       "?%s= is for issuer_admin and auditor keys; an AP sees its own", arg);
+                       "?ap= is for issuer_admin and auditor keys; an AP sees its own");
     *ap = me->id;
     return 0;
   }
@@ -118,7 +141,7 @@ int api__part_scope(struct api_request *req, const char *arg, int64_t *ap, char 
   errno = 0;
   long long n = v[0] >= '1' && v[0] <= '9' && strlen(v) <= 19 ? strtoll(v, &end, 10) : 0;
   if (n <= 0 || errno != 0 || *end != '\0')
-    return api__hint(hint, hint_size, -ERR_API_FIELD, "?%s=: want a principal id (1 or more)", arg);
+    return api__hint(hint, hint_size, -ERR_API_FIELD, "?ap=: want a principal id (1 or more)");
   *ap = n;
   return 0;
 }

@@ -12,8 +12,8 @@
 
 static int item(void *cls, const struct books_account *a)
 {
-  struct api_part_page *p = cls;
-  if (!api__part_page_item(p, a->id))
+  struct api_page_out *p = cls;
+  if (!api_page_item(p, a->id))
     return 0;
   api_json_obj(p->j);
   api_json_key(p->j, "owner");
@@ -28,45 +28,44 @@ static int item(void *cls, const struct books_account *a)
   return 0;
 }
 
-int api_participants_balances_get(struct api_request *req)
+/* The owner whose accounts are shown (NULL: every one). */
+struct scope {
+  const char *owner;
+  char own[BOOKS_OWNER_MAX];
+};
+
+static int check(struct api_request *req, void *cls, char *hint, size_t hint_size)
 {
   const struct api_principal *me = api_req_principal(req);
-  struct api_page pg;
-  struct api_json j;
-  struct db_conn *c;
-  char hint[API_HINT_MAX], own[BOOKS_OWNER_MAX];
-  const char *owner = api_req_query(req, "owner");
-  int rc = api_page_args(req, &pg, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
+  struct scope *s = cls;
+  s->owner = api_req_query(req, "owner");
   if (me->role == API_ROLE_AP) {
-    if (owner != NULL)
-      return api_reply_error(req, ERR_API_FORBIDDEN,
-                             "?owner= is for issuer_admin and auditor keys; an AP sees its own");
-    snprintf(own, sizeof own, "ap:%lld", (long long)me->id);
-    owner = own;
-  } else if (owner != NULL && !books_owner_valid(owner)) {
-    return api_reply_error(req, ERR_API_FIELD,
-                           "?owner=: want issuer, broker, custodian, chain, fees, suspense or "
-                           "ap:<id>");
+    if (s->owner != NULL)
+      return api__hint(hint, hint_size, ERR_API_FORBIDDEN,
+                       "?owner= is for issuer_admin and auditor keys; an AP sees its own");
+    snprintf(s->own, sizeof s->own, "ap:%lld", (long long)me->id);
+    s->owner = s->own;
+  } else if (s->owner != NULL && !books_owner_valid(s->owner)) {
+    return api__hint(hint, hint_size, ERR_API_FIELD,
+                     "?owner=: want issuer, broker, custodian, chain, fees, suspense or ap:<id>");
   }
-  if ((rc = api_req_db(req, &c)) != 0)
-    return api_reply_error(req, rc, NULL);
-  api_json_init(&j);
-  struct api_part_page p = {.j = &j, .limit = pg.limit};
-  api_page_open(&j);
-  rc = books_accounts_list(c, owner, pg.after, (size_t)pg.limit + 1, item, &p);
-  if (rc < 0) {
-    api_json_free(&j);
-    if (rc != -ERR_DB_CONFLICT && rc != -ERR_DB_HARD) {
-      log_bug("api", "books account not exact at its scale: %s", err_text(rc));
-      rc = -ERR_INTERNAL; /* the books need books check, not the client */
-    }
-    return api_reply_error(req, rc, NULL);
+  return 0;
+}
+
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  const struct scope *s = cls;
+  int rc = books_accounts_list(c, s->owner, o->page.after, (size_t)o->page.limit + 1, item, o);
+  if (rc < 0 && rc != -ERR_DB_CONFLICT && rc != -ERR_DB_HARD) {
+    log_bug("api", "books account not exact at its scale: %s", err_text(rc));
+    rc = -ERR_INTERNAL; /* the books need books check, not the client */
   }
-  api_page_close(&j, p.more ? p.last : 0);
-  api_json_obj_end(&j);
-  rc = api_reply_writer(req, 200, &j);
-  api_json_free(&j);
   return rc;
+}
+
+int api_participants_balances_get(struct api_request *req)
+{
+  static const struct api_page_list list = {.check = check, .rows = rows};
+  struct scope s;
+  return api_page_get(req, &list, &s);
 }

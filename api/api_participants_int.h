@@ -17,22 +17,6 @@
 /* base64 (standard, padded) of a 32-byte public key, and its NUL. */
 #define API_PUBKEY_B64 45
 
-/* A page written by a list function's callback: at most @limit items, then "more". */
-struct api_part_page {
-  struct api_json *j;
-  unsigned limit;
-  unsigned n;
-  int64_t last; /* id of the last item written */
-  bool more;    /* a row beyond the page was seen */
-};
-
-/**
- * api__part_page_item() - whether the callback may write one more item
- * (counts it and records @id); false once the page is full (and sets
- * more).
- */
-bool api__part_page_item(struct api_part_page *p, int64_t id);
-
 /** api__show_wallet() - {id, ap, address, label, created, revoked_at}. */
 void api__show_wallet(struct api_json *j, const struct ap_wallet *w);
 
@@ -50,13 +34,38 @@ void api__show_limit(struct api_json *j, const struct order_limit *l);
 enum db_qs api__part_fail(struct api_txn *t, int rc, const char *hint);
 
 /**
- * api__part_scope() - the AP a list shows, by the caller: an AP its own
- * id (and ?@arg= is 403 api_forbidden for it); an issuer admin or auditor
- * the id given as ?@arg= (1..INT64_MAX; anything else 400 api_field) or
- * 0 for all.  Returns 0 or the code to answer, with @hint.
+ * api__part_details() - begin the audit details of an AP's row in @d:
+ * {"ap": @ap, and the caller's members; api__part_reply() ends it.
  */
-int api__part_scope(struct api_request *req, const char *arg, int64_t *ap, char *hint,
-                    size_t hint_size);
+void api__part_details(struct api_json *d, int64_t ap);
+
+/**
+ * api__part_revoke_post() - POST .../{id}/revoke of a wallet or a key: the
+ * path's {id} (else 404 with @missing), no body (or {}), then
+ * api_idem_post(@name, @fn) whose @cls is the id (an int64_t).
+ */
+int api__part_revoke_post(struct api_request *req, const char *missing, const char *name,
+                          api_work_fn fn);
+
+/**
+ * api__part_reply() - the end of a participants POST's work: unless @d is
+ * NULL (nothing changed), audit @action by the caller on "@kind:@id" with
+ * the details @d (a JSON object still open: ended and freed here); then
+ * the reply @j (begun by api_txn_reply_open(@j, @kind), the item written;
+ * ended and freed here) with @status.
+ */
+enum db_qs api__part_reply(struct db_conn *c, struct api_txn *t, struct api_json *d,
+                           const char *action, const char *kind, int64_t id, unsigned status,
+                           struct api_json *j);
+
+/**
+ * api__part_scope() - the AP a list shows (a struct api_page_list check;
+ * @cls is an int64_t), by the caller: an AP its own id (and ?ap= is 403
+ * api_forbidden for it); an issuer admin or auditor the id given as ?ap=
+ * (1..INT64_MAX; anything else 400 api_field) or 0 for all.  Returns 0 or
+ * the code to answer, with @hint.
+ */
+int api__part_scope(struct api_request *req, void *cls, char *hint, size_t hint_size);
 
 /**
  * api__part_instrument() - the instrument whose symbol or token symbol

@@ -8,37 +8,21 @@
 
 static int item(void *cls, const struct ap_signing_key *k)
 {
-  struct api_part_page *p = cls;
-  if (api__part_page_item(p, k->id))
+  struct api_page_out *p = cls;
+  if (api_page_item(p, k->id))
     api__show_signing_key(p->j, k);
   return 0;
 }
 
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  const int64_t *ap = cls;
+  return ap_signing_keys_list(c, *ap, o->page.after, (size_t)o->page.limit + 1, item, o);
+}
+
 int api_participants_keys_get(struct api_request *req)
 {
-  struct api_page pg;
-  struct api_json j;
-  struct db_conn *c;
-  char hint[API_HINT_MAX];
-  int64_t ap;
-  int rc = api_page_args(req, &pg, hint, sizeof hint);
-  if (rc == 0)
-    rc = api__part_scope(req, "ap", &ap, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  if ((rc = api_req_db(req, &c)) != 0)
-    return api_reply_error(req, rc, NULL);
-  api_json_init(&j);
-  struct api_part_page p = {.j = &j, .limit = pg.limit};
-  api_page_open(&j);
-  rc = ap_signing_keys_list(c, ap, pg.after, (size_t)pg.limit + 1, item, &p);
-  if (rc < 0) {
-    api_json_free(&j);
-    return api_reply_error(req, rc, NULL);
-  }
-  api_page_close(&j, p.more ? p.last : 0);
-  api_json_obj_end(&j);
-  rc = api_reply_writer(req, 200, &j);
-  api_json_free(&j);
-  return rc;
+  static const struct api_page_list list = {.check = api__part_scope, .rows = rows};
+  int64_t ap = 0;
+  return api_page_get(req, &list, &ap);
 }

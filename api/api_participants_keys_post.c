@@ -36,34 +36,21 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   const struct api_principal *me = api_txn_principal(t);
   struct ap_signing_key k;
   struct api_json d, j;
-  char target[48], b64[API_PUBKEY_B64];
+  char b64[API_PUBKEY_B64];
   int rc = ap_signing_key_add_in(c, me->id, x->pk, x->b.label, &k);
   if (rc == -ERR_API_CONFLICT)
     return api_txn_error(t, rc, "this public key is registered already");
   if (rc != 0)
     return api__part_fail(t, rc, NULL);
   sodium_bin2base64(b64, sizeof b64, k.public_key, 32, sodium_base64_VARIANT_ORIGINAL);
-  api_json_init(&d);
-  api_json_obj(&d);
-  api_json_key(&d, "ap");
-  api_json_int(&d, k.ap);
+  api__part_details(&d, k.ap);
   api_json_key(&d, "public_key");
   api_json_str(&d, b64);
   api_json_key(&d, "label");
   api_json_str(&d, k.label);
-  api_json_obj_end(&d);
-  snprintf(target, sizeof target, "signing_key:%lld", (long long)k.id);
-  enum db_qs qs = api__audit(c, me->id, "signing_key.create", target, &d);
-  if (qs < 0)
-    return qs;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "signing_key");
+  api_txn_reply_open(&j, "signing_key");
   api__show_signing_key(&j, &k);
-  api_json_obj_end(&j);
-  qs = api_txn_reply(t, 201, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api__part_reply(c, t, &d, "signing_key.create", "signing_key", k.id, 201, &j);
 }
 
 /*

@@ -10,47 +10,39 @@
 
 static int item(void *cls, const struct order_limit *l)
 {
-  struct api_part_page *p = cls;
-  if (api__part_page_item(p, l->id))
+  struct api_page_out *p = cls;
+  if (api_page_item(p, l->id))
     api__show_limit(p->j, l);
   return 0;
 }
 
-int api_participants_limits_get(struct api_request *req)
+static int check(struct api_request *req, void *cls, char *hint, size_t hint_size)
 {
-  struct api_page pg;
-  struct api_json j;
-  struct db_conn *c;
-  char hint[API_HINT_MAX], sym[ORDER_SYMBOL_MAX];
-  int64_t instrument = 0;
   const char *symbol = api_req_query(req, "symbol");
-  int rc = api_page_args(req, &pg, hint, sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
+  *(const char **)cls = symbol;
   if (symbol != NULL && (symbol[0] == '\0' || strlen(symbol) >= ORDER_SYMBOL_MAX))
-    return api_reply_error(req, ERR_API_FIELD, "?symbol=: want 1 to 16 characters");
-  if ((rc = api_req_db(req, &c)) != 0)
-    return api_reply_error(req, rc, NULL);
-  api_json_init(&j);
-  struct api_part_page p = {.j = &j, .limit = pg.limit};
-  api_page_open(&j);
-  rc = 0;
+    return api__hint(hint, hint_size, ERR_API_FIELD, "?symbol=: want 1 to 16 characters");
+  return 0;
+}
+
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  const char *symbol = *(const char **)cls;
+  char sym[ORDER_SYMBOL_MAX];
+  int64_t instrument = 0;
   if (symbol != NULL) {
     enum db_qs qs = api__part_instrument(c, symbol, &instrument, sym);
     if (qs < 0)
-      rc = qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
-    else if (qs == DB_QS_NONE)
-      instrument = -1; /* nothing to show */
+      return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
+    if (qs == DB_QS_NONE)
+      return 0; /* nothing to show */
   }
-  if (rc == 0 && instrument >= 0)
-    rc = order_limits_list(c, instrument, pg.after, (size_t)pg.limit + 1, item, &p);
-  if (rc < 0) {
-    api_json_free(&j);
-    return api_reply_error(req, rc, NULL);
-  }
-  api_page_close(&j, p.more ? p.last : 0);
-  api_json_obj_end(&j);
-  rc = api_reply_writer(req, 200, &j);
-  api_json_free(&j);
-  return rc;
+  return order_limits_list(c, instrument, o->page.after, (size_t)o->page.limit + 1, item, o);
+}
+
+int api_participants_limits_get(struct api_request *req)
+{
+  static const struct api_page_list list = {.check = check, .rows = rows};
+  const char *symbol = NULL;
+  return api_page_get(req, &list, &symbol);
 }

@@ -38,7 +38,7 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   struct order_limit l;
   struct money prev;
   struct api_json d, j;
-  char sym[ORDER_SYMBOL_MAX], target[40];
+  char sym[ORDER_SYMBOL_MAX];
   memset(&l, 0, sizeof l);
   enum db_qs qs = api__part_instrument(c, b->symbol, &l.instrument, sym);
   if (qs < 0)
@@ -75,30 +75,14 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
     api_json_money(&d, prev);
   else
     api_json_null(&d);
-  api_json_obj_end(&d);
-  snprintf(target, sizeof target, "limit:%lld", (long long)l.id);
-  if ((qs = api__audit(c, api_txn_principal(t)->id, "limit.set", target, &d)) < 0)
-    return qs;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "limit");
+  api_txn_reply_open(&j, "limit");
   api__show_limit(&j, &l);
-  api_json_obj_end(&j);
-  qs = api_txn_reply(t, 200, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api__part_reply(c, t, &d, "limit.set", "limit", l.id, 200, &j);
 }
 
 int api_participants_limits_post(struct api_request *req)
 {
   struct body b;
-  char hint[API_HINT_MAX];
-  size_t len;
   memset(&b, 0, sizeof b);
-  const char *body = api_req_body(req, &len);
-  int rc = api_body_parse(body, len, fields, sizeof fields / sizeof fields[0], &b, NULL, hint,
-                          sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  return api_idem_run(req, "limits_post", work, &b);
+  return api_idem_post(req, fields, sizeof fields / sizeof fields[0], &b, "limits_post", work, &b);
 }

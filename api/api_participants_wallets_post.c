@@ -31,7 +31,6 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
   const struct ctx *x = cls;
   struct ap_wallet w;
   struct api_json d, j;
-  char target[40];
   int rc = ap_wallet_add_in(c, x->ap, x->b.address, x->b.label, &w);
   if (rc == -ERR_API_NOT_FOUND)
     return api_txn_error(t, rc, "no AP of this id");
@@ -39,41 +38,22 @@ static enum db_qs work(struct db_conn *c, struct api_txn *t, void *cls)
     return api_txn_error(t, rc, "this address is on an allow-list already");
   if (rc != 0)
     return api__part_fail(t, rc, NULL);
-  api_json_init(&d);
-  api_json_obj(&d);
-  api_json_key(&d, "ap");
-  api_json_int(&d, w.ap);
+  api__part_details(&d, w.ap);
   api_json_key(&d, "address");
   api_json_str(&d, w.address);
   api_json_key(&d, "label");
   api_json_str(&d, w.label);
-  api_json_obj_end(&d);
-  snprintf(target, sizeof target, "wallet:%lld", (long long)w.id);
-  enum db_qs qs = api__audit(c, api_txn_principal(t)->id, "wallet.add", target, &d);
-  if (qs < 0)
-    return qs;
-  api_json_init(&j);
-  api_json_obj(&j);
-  api_json_key(&j, "wallet");
+  api_txn_reply_open(&j, "wallet");
   api__show_wallet(&j, &w);
-  api_json_obj_end(&j);
-  qs = api_txn_reply(t, 201, &j, NULL);
-  api_json_free(&j);
-  return qs;
+  return api__part_reply(c, t, &d, "wallet.add", "wallet", w.id, 201, &j);
 }
 
 int api_participants_wallets_post(struct api_request *req)
 {
   struct ctx x;
-  char hint[API_HINT_MAX];
-  size_t len;
   memset(&x, 0, sizeof x);
   if (api_parse_id(api_req_param(req, "id"), &x.ap) != 0)
     return api_reply_error(req, ERR_API_NOT_FOUND, "no AP of this id");
-  const char *body = api_req_body(req, &len);
-  int rc = api_body_parse(body, len, fields, sizeof fields / sizeof fields[0], &x.b, NULL, hint,
-                          sizeof hint);
-  if (rc != 0)
-    return api_reply_error(req, rc, hint);
-  return api_idem_run(req, "wallets_post", work, &x);
+  return api_idem_post(req, fields, sizeof fields / sizeof fields[0], &x.b, "wallets_post", work,
+                       &x);
 }

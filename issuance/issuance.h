@@ -846,6 +846,13 @@ struct order_request {
  */
 int order_create_in(struct db_conn *c, const struct order_request *rq, int64_t *id);
 
+/**
+ * order_create_get_in() - order_create_in(), and the new order as
+ * order_get() would read it then into @out (from the insert itself: no
+ * second statement).  Returns what order_create_in() does.
+ */
+int order_create_get_in(struct db_conn *c, const struct order_request *rq, struct order *out);
+
 /** order_create() - order_create_in() in a db_txn() of its own. */
 int order_create(struct db_conn *c, const struct order_request *rq, int64_t *id);
 

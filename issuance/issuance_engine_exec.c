@@ -24,6 +24,7 @@
  * an order that never reached broker_submitted: a manual `backstock order
  * place`) move the cursor and nothing else.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,17 +121,39 @@ struct exec_job {
   int rc;
 };
 
-/* A posting key part for an execution id: itself when it fits a key, else "c<cursor>". */
-static void exec_key(const struct exec_row *x, const char *id, const char *what, char *out,
-                     size_t size)
+/*
+ * Post @be (@n entries) for execution @id of @o under the key part
+ * "<what>-<id>" (the id itself when it fits a key, else "c<cursor>").
+ * Returns as engine__post().
+ */
+static int post(struct exec_job *j, const struct order *o, const char *id, const char *what,
+                const struct books_entry *be, size_t n, const char *memo)
 {
+  char key[BOOKS_KEY_MAX];
   bool ok = id[0] != '\0' && strlen(id) <= 63;
   for (const char *p = id; ok && *p != '\0'; p++)
     ok = *p > ' ' && *p <= '~';
   if (ok)
-    snprintf(out, size, "%s-%s", what, id);
+    snprintf(key, sizeof key, "%s-%s", what, id);
   else
-    snprintf(out, size, "%s-c%lld", what, (long long)x->cursor);
+    snprintf(key, sizeof key, "%s-c%lld", what, (long long)j->x->cursor);
+  return engine__post(j->e->c, o, key, be, n, memo);
+}
+
+/* Move @o to requires_attention (counted) with the text of @fmt and the detail @d. */
+static int attention(struct exec_job *j, const struct order *o, struct engine_json *d,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int attention(struct exec_job *j, const struct order *o, struct engine_json *d,
+                     const char *fmt, ...)
+{
+  char why[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  ENGINE_COUNT(&j->st, attention);
+  return engine__attention_in(j->e->c, o, why, engine__json_end(d));
 }
 
 /* Fill entries of @o for @q shares and @c cash (signs as the fill; negate for a reversal). */
@@ -154,9 +177,12 @@ static size_t fill_entries(const struct order *o, const struct engine_names *nm,
   return 4;
 }
 
-static int set_figures(struct db_conn *c, const struct order *o)
+/* Set @o's fill figures to @filled and @fcash and write them (and its fee). */
+static int set_figures(struct db_conn *c, struct order *o, struct money filled, struct money fcash)
 {
   char ids[ISS_I64_TXT], q[MONEY_STR_MAX], cash[MONEY_STR_MAX], fee[MONEY_STR_MAX];
+  o->filled_qty = filled;
+  o->fill_cash = fcash;
   snprintf(ids, sizeof ids, "%lld", (long long)o->id);
   engine__fmt(o->filled_qty, q);
   engine__fmt(o->fill_cash, cash);
@@ -164,6 +190,18 @@ static int set_figures(struct db_conn *c, const struct order *o)
   const char *p[] = {ids, q, cash, fee};
   enum db_qs qs = db_exec(c, &q_fill_figures, p, NULL);
   return qs < 0 ? issuance__qs_err(qs) : 0;
+}
+
+/* The figures of an execution as SQL text: its quantity and price, and @cash. */
+struct exec_txt {
+  char q[MONEY_STR_MAX], px[MONEY_STR_MAX], cash[MONEY_STR_MAX];
+};
+
+static void exec_txt(const struct exec_row *x, struct money cash, struct exec_txt *t)
+{
+  engine__fmt(x->qty, t->q);
+  engine__fmt(x->px, t->px);
+  engine__fmt(cash, t->cash);
 }
 
 static void exec_detail(struct engine_json *d, const struct exec_row *x, struct money cash)
@@ -186,7 +224,6 @@ static int on_fill(struct exec_job *j, struct order *o)
   struct engine_json d;
   struct books_entry be[4];
   struct money cash, filled, fcash;
-  char key[BOOKS_KEY_MAX], why[256];
   int rc;
   engine__names(o, &nm);
   engine__json_init(&d);
@@ -195,18 +232,13 @@ static int on_fill(struct exec_job *j, struct order *o)
     return -ERR_MONEY_OVERFLOW;
   exec_detail(&d, x, cash);
   if (o->state != ORDER_BROKER_SUBMITTED && o->state != ORDER_PARTIALLY_FILLED &&
-      o->state != ORDER_CANCEL_REQUESTED) {
-    snprintf(why, sizeof why, "a fill (%s) arrived in state %s: not booked", x->exec_id,
-             order_state_name(o->state));
-    ENGINE_COUNT(&j->st, attention);
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
-  if (x->qty.v <= 0 || x->px.v <= 0 || money_cmp(filled, o->quantity) > 0) {
-    snprintf(why, sizeof why, "a fill (%s) beyond the order's quantity or not positive: not booked",
-             x->exec_id);
-    ENGINE_COUNT(&j->st, attention);
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
+      o->state != ORDER_CANCEL_REQUESTED)
+    return attention(j, o, &d, "a fill (%s) arrived in state %s: not booked", x->exec_id,
+                     order_state_name(o->state));
+  if (x->qty.v <= 0 || x->px.v <= 0 || money_cmp(filled, o->quantity) > 0)
+    return attention(j, o, &d,
+                     "a fill (%s) beyond the order's quantity or not positive: not booked",
+                     x->exec_id);
   /* Dates: the broker's trade date (else the clock's), plus the lag on the NYSE calendar. */
   int32_t trade = x->trade_day, settle;
   if (trade == INT32_MIN) {
@@ -224,33 +256,25 @@ static int on_fill(struct exec_job *j, struct order *o)
     if (x->settl_day != settle)
       engine__json_str(&d, "note", "the broker's settlement date differs from the calendar's");
   }
-  exec_key(x, x->exec_id, "fill", key, sizeof key);
   size_t n = fill_entries(o, &nm, x->qty, cash, be);
-  rc = engine__post(e->c, o, key, be, n, "fill");
-  if (rc == -ERR_BOOKS_INSUFFICIENT) { /* refused before anything was written */
-    snprintf(why, sizeof why, "fill %s: its cash exceeds the AP's cash under the order: not booked",
-             x->exec_id);
-    ENGINE_COUNT(&j->st, attention);
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
-  if (rc != 0)
+  rc = post(j, o, x->exec_id, "fill", be, n, "fill");
+  if (rc == -ERR_BOOKS_INSUFFICIENT) /* refused before anything was written */
+    return attention(j, o, &d,
+                     "fill %s: its cash exceeds the AP's cash under the order: not booked",
+                     x->exec_id);
+  if (rc != 0 || (rc = set_figures(e->c, o, filled, fcash)) != 0)
     return rc;
-  o->filled_qty = filled;
-  o->fill_cash = fcash;
-  if ((rc = set_figures(e->c, o)) != 0)
-    return rc;
-  char oid[ISS_I64_TXT], q[MONEY_STR_MAX], px[MONEY_STR_MAX], cs[MONEY_STR_MAX];
-  char td[CAL_DATE_STR], sd[CAL_DATE_STR], bd[CAL_DATE_STR];
+  char oid[ISS_I64_TXT], td[CAL_DATE_STR], sd[CAL_DATE_STR], bd[CAL_DATE_STR];
+  struct exec_txt t;
   snprintf(oid, sizeof oid, "%lld", (long long)o->id);
-  engine__fmt(x->qty, q);
-  engine__fmt(x->px, px);
-  engine__fmt(cash, cs);
+  exec_txt(x, cash, &t);
   cal_format_date(trade, td);
   cal_format_date(settle, sd);
   if (x->settl_day != INT32_MIN)
     cal_format_date(x->settl_day, bd);
-  const char *ip[] = {oid, x->exec_id, o->kind == ORDER_MINT ? "buy" : "sell", o->isin, q, px, cs,
-                      td,  sd,         x->settl_day != INT32_MIN ? bd : NULL};
+  const char *ip[] = {
+      oid, x->exec_id, o->kind == ORDER_MINT ? "buy" : "sell", o->isin, t.q, t.px, t.cash,
+      td,  sd,         x->settl_day != INT32_MIN ? bd : NULL};
   enum db_qs qs = db_exec(e->c, &q_item_insert, ip, NULL);
   if (qs < 0)
     return issuance__qs_err(qs);
@@ -294,9 +318,17 @@ static int item_get(struct db_conn *c, const struct order *o, const char *exec_i
   return bad != 0 ? -ERR_INTERNAL : 1;
 }
 
-static int item_update(struct db_conn *c, const struct db_stmt *st, const char *const *p)
+/* Update item @it by @st, whose $1 is the item's id and @p the parameters after it. */
+static int item_update(struct db_conn *c, const struct db_stmt *st, const struct item *it,
+                       const char *const *p, int n)
 {
-  enum db_qs qs = db_exec(c, st, p, NULL);
+  char iid[ISS_I64_TXT];
+  const char *all[5];
+  snprintf(iid, sizeof iid, "%lld", (long long)it->id);
+  all[0] = iid;
+  for (int i = 0; i < n; i++)
+    all[i + 1] = p[i];
+  enum db_qs qs = db_exec(c, st, all, NULL);
   return qs < 0 ? issuance__qs_err(qs) : 0;
 }
 
@@ -308,7 +340,8 @@ static int on_bust(struct exec_job *j, struct order *o)
   struct engine_json d;
   struct books_entry be[4];
   struct item it;
-  char why[256], key[BOOKS_KEY_MAX], iid[ISS_I64_TXT], note[128];
+  struct money filled, fcash;
+  char note[128];
   engine__names(o, &nm);
   engine__json_init(&d);
   engine__json_str(&d, "exec_id", x->exec_id);
@@ -318,46 +351,38 @@ static int on_bust(struct exec_job *j, struct order *o)
   if (rc < 0)
     return rc;
   ENGINE_COUNT(&j->st, busts);
-  ENGINE_COUNT(&j->st, attention);
-  if (rc == 0 || strcmp(it.state, "pending") != 0 || money_cmp(it.qty, x->qty) != 0) {
-    snprintf(why, sizeof why, "the broker busted fill %s (%s): not reversed, settle by hand",
-             x->ref_id,
-             rc == 0                            ? "never booked"
-             : strcmp(it.state, "pending") != 0 ? "its settlement is no longer pending"
-                                                : "another quantity than the fill's");
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
+  if (rc == 0 || strcmp(it.state, "pending") != 0 || money_cmp(it.qty, x->qty) != 0)
+    return attention(j, o, &d, "the broker busted fill %s (%s): not reversed, settle by hand",
+                     x->ref_id,
+                     rc == 0                            ? "never booked"
+                     : strcmp(it.state, "pending") != 0 ? "its settlement is no longer pending"
+                                                        : "another quantity than the fill's");
   struct money nq = it.qty, nc = it.cash;
   nq.v = -nq.v;
   nc.v = -nc.v;
-  exec_key(x, x->ref_id, "bust", key, sizeof key);
   size_t n = fill_entries(o, &nm, nq, nc, be);
-  rc = engine__post(e->c, o, key, be, n, "fill busted by the broker");
-  if (rc == -ERR_BOOKS_INSUFFICIENT) {
-    snprintf(why, sizeof why,
-             "the broker busted fill %s: the AP's cash no longer covers the "
-             "reversal, not reversed",
-             x->ref_id);
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
+  rc = post(j, o, x->ref_id, "bust", be, n, "fill busted by the broker");
+  if (rc == -ERR_BOOKS_INSUFFICIENT)
+    return attention(j, o, &d,
+                     "the broker busted fill %s: the AP's cash no longer covers the reversal, not "
+                     "reversed",
+                     x->ref_id);
   if (rc != 0)
     return rc;
-  if (money_sub(o->filled_qty, it.qty, &o->filled_qty) != 0 ||
-      money_sub(o->fill_cash, it.cash, &o->fill_cash) != 0)
+  if (money_sub(o->filled_qty, it.qty, &filled) != 0 ||
+      money_sub(o->fill_cash, it.cash, &fcash) != 0)
     return -ERR_MONEY_OVERFLOW;
-  if ((rc = set_figures(e->c, o)) != 0)
+  if ((rc = set_figures(e->c, o, filled, fcash)) != 0)
     return rc;
-  snprintf(iid, sizeof iid, "%lld", (long long)it.id);
   snprintf(note, sizeof note, "busted by %s", x->exec_id);
-  const char *p[] = {iid, note};
-  if ((rc = item_update(e->c, &q_item_cancel, p)) != 0)
+  const char *p[] = {note};
+  if ((rc = item_update(e->c, &q_item_cancel, &it, p, 1)) != 0)
     return rc;
   engine__json_str(&d, "reversed", "true");
-  snprintf(why, sizeof why,
-           "the broker busted fill %s: reversed (item cancelled); the order's rest "
-           "needs a decision",
-           x->ref_id);
-  return engine__attention_in(e->c, o, why, engine__json_end(&d));
+  return attention(j, o, &d,
+                   "the broker busted fill %s: reversed (item cancelled); the order's rest needs a "
+                   "decision",
+                   x->ref_id);
 }
 
 static int on_correct(struct exec_job *j, struct order *o)
@@ -369,7 +394,6 @@ static int on_correct(struct exec_job *j, struct order *o)
   struct books_entry be[6];
   struct item it;
   struct money cash, dq, dc, filled, fcash, fee, dfee, nfee;
-  char why[256], key[BOOKS_KEY_MAX];
   engine__names(o, &nm);
   engine__json_init(&d);
   engine__json_str(&d, "exec_id", x->exec_id);
@@ -389,15 +413,12 @@ static int on_correct(struct exec_job *j, struct order *o)
   engine__json_money(&d, "was_price", it.px);
   engine__json_money(&d, "was_cash", it.cash);
   if (rc == 0 || strcmp(it.state, "pending") != 0 || x->qty.v <= 0 || x->px.v <= 0 ||
-      filled.v < 0 || money_cmp(filled, o->quantity) > 0) {
-    snprintf(why, sizeof why, "the broker corrected fill %s (%s): not applied, correct by hand",
-             x->ref_id,
-             rc == 0                            ? "never booked"
-             : strcmp(it.state, "pending") != 0 ? "its settlement is no longer pending"
-                                                : "the corrected figures do not fit the order");
-    ENGINE_COUNT(&j->st, attention);
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
+      filled.v < 0 || money_cmp(filled, o->quantity) > 0)
+    return attention(
+        j, o, &d, "the broker corrected fill %s (%s): not applied, correct by hand", x->ref_id,
+        rc == 0                            ? "never booked"
+        : strcmp(it.state, "pending") != 0 ? "its settlement is no longer pending"
+                                           : "the corrected figures do not fit the order");
   /* The fee follows the corrected cash once it was charged. */
   dfee.v = 0;
   dfee.scale = ISSUANCE_CASH_SCALE;
@@ -412,31 +433,22 @@ static int on_correct(struct exec_job *j, struct order *o)
   nf.v = -nf.v;
   be[n++] = (struct books_entry){nm.ap, "cash:USD", nf};
   be[n++] = (struct books_entry){BOOKS_OWNER_FEES, "cash:USD", dfee};
-  exec_key(x, x->exec_id, "correct", key, sizeof key);
-  rc = engine__post(e->c, o, key, be, n, "fill corrected by the broker");
-  if (rc == -ERR_BOOKS_INSUFFICIENT) {
-    snprintf(why, sizeof why,
-             "the broker corrected fill %s: the AP's cash does not cover it, "
-             "not applied",
-             x->ref_id);
-    ENGINE_COUNT(&j->st, attention);
-    return engine__attention_in(e->c, o, why, engine__json_end(&d));
-  }
+  rc = post(j, o, x->exec_id, "correct", be, n, "fill corrected by the broker");
+  if (rc == -ERR_BOOKS_INSUFFICIENT)
+    return attention(j, o, &d,
+                     "the broker corrected fill %s: the AP's cash does not cover it, not applied",
+                     x->ref_id);
   if (rc != 0)
     return rc;
-  o->filled_qty = filled;
-  o->fill_cash = fcash;
   o->fee = nfee;
-  if ((rc = set_figures(e->c, o)) != 0)
+  if ((rc = set_figures(e->c, o, filled, fcash)) != 0)
     return rc;
-  char iid[ISS_I64_TXT], q[MONEY_STR_MAX], px[MONEY_STR_MAX], cs[MONEY_STR_MAX], note[128];
-  snprintf(iid, sizeof iid, "%lld", (long long)it.id);
-  engine__fmt(x->qty, q);
-  engine__fmt(x->px, px);
-  engine__fmt(cash, cs);
+  struct exec_txt t;
+  char note[128];
+  exec_txt(x, cash, &t);
   snprintf(note, sizeof note, "corrected by %s", x->exec_id);
-  const char *p[] = {iid, q, px, cs, note};
-  if ((rc = item_update(e->c, &q_item_correct, p)) != 0)
+  const char *p[] = {t.q, t.px, t.cash, note};
+  if ((rc = item_update(e->c, &q_item_correct, &it, p, 4)) != 0)
     return rc;
   if (o->fee.v != 0)
     engine__json_money(&d, "fee", o->fee);
@@ -447,24 +459,46 @@ static int on_correct(struct exec_job *j, struct order *o)
 /* The step                                                            */
 /* ------------------------------------------------------------------ */
 
-static enum db_qs exec_body(struct db_conn *c, void *cls)
+/*
+ * Lock the cursor: 1 when @x lies beyond it (to book now), DB_QS_NONE
+ * when another engine booked it already, or an error.
+ */
+static enum db_qs cursor_ahead(struct db_conn *c, const struct exec_row *x)
 {
-  struct exec_job *j = cls;
-  const struct exec_row *x = j->x;
   PGresult *r = NULL;
-  char cur[ISS_I64_TXT], oid[ISS_I64_TXT];
-  struct order o;
-  int rc = 0;
-  j->consumed = false;
-  j->rc = 0;
-  memset(&j->st, 0, sizeof j->st);
   enum db_qs qs = db_exec(c, &q_cursor, NULL, &r);
   if (qs <= 0)
     return qs == DB_QS_NONE ? DB_QS_HARD : qs;
   int64_t pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
   PQclear(r);
-  if (pos >= x->cursor)
-    return DB_QS_NONE; /* another engine booked it */
+  return pos >= x->cursor ? DB_QS_NONE : 1;
+}
+
+/* Move the cursor (locked by cursor_ahead()) to @x; then *@consumed. */
+static enum db_qs cursor_past(struct db_conn *c, const struct exec_row *x, bool *consumed)
+{
+  char cur[ISS_I64_TXT];
+  snprintf(cur, sizeof cur, "%lld", (long long)x->cursor);
+  const char *p[] = {cur};
+  enum db_qs qs = db_exec(c, &q_cursor_move, p, NULL);
+  if (qs >= 0)
+    *consumed = true;
+  return qs;
+}
+
+static enum db_qs exec_body(struct db_conn *c, void *cls)
+{
+  struct exec_job *j = cls;
+  const struct exec_row *x = j->x;
+  char oid[ISS_I64_TXT];
+  struct order o;
+  int rc = 0;
+  j->consumed = false;
+  j->rc = 0;
+  memset(&j->st, 0, sizeof j->st);
+  enum db_qs qs = cursor_ahead(c, x);
+  if (qs <= 0)
+    return qs;
   rc = order_get(c, x->order_id, true, &o);
   if (rc == 0) {
     snprintf(oid, sizeof oid, "%lld", (long long)o.id);
@@ -491,11 +525,8 @@ static enum db_qs exec_body(struct db_conn *c, void *cls)
     j->rc = rc;
     return order_qs(rc);
   }
-  snprintf(cur, sizeof cur, "%lld", (long long)x->cursor);
-  const char *p[] = {cur};
-  if ((qs = db_exec(c, &q_cursor_move, p, NULL)) < 0)
+  if ((qs = cursor_past(c, x, &j->consumed)) < 0)
     return qs;
-  j->consumed = true;
   ENGINE_COUNT(&j->st, executions);
   return DB_QS_NONE;
 }
@@ -521,17 +552,12 @@ struct poison_job {
 static enum db_qs poison_body(struct db_conn *c, void *cls)
 {
   struct poison_job *j = cls;
-  PGresult *r = NULL;
   struct order o;
-  char cur[ISS_I64_TXT], why[256];
+  char why[256];
   j->consumed = false;
-  enum db_qs qs = db_exec(c, &q_cursor, NULL, &r);
+  enum db_qs qs = cursor_ahead(c, j->x);
   if (qs <= 0)
-    return qs == DB_QS_NONE ? DB_QS_HARD : qs;
-  int64_t pos = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-  PQclear(r);
-  if (pos >= j->x->cursor)
-    return DB_QS_NONE;
+    return qs;
   int rc = order_get(c, j->x->order_id, true, &o);
   if (rc == 0) {
     struct engine_json d;
@@ -543,12 +569,8 @@ static enum db_qs poison_body(struct db_conn *c, void *cls)
   }
   if (rc != 0 && rc != -ERR_ORDER_NOT_FOUND)
     return order_qs(rc) == DB_QS_NONE ? DB_QS_HARD : order_qs(rc);
-  snprintf(cur, sizeof cur, "%lld", (long long)j->x->cursor);
-  const char *p[] = {cur};
-  if ((qs = db_exec(c, &q_cursor_move, p, NULL)) < 0)
-    return qs;
-  j->consumed = true;
-  return DB_QS_NONE;
+  qs = cursor_past(c, j->x, &j->consumed);
+  return qs < 0 ? qs : DB_QS_NONE;
 }
 
 int engine_exec_step(struct engine *e, struct engine_stats *st)

@@ -1,7 +1,7 @@
 /*
  * Internals shared by the files of the issuance module: the books'
- * text checks, numeric text to money, and the mapping of query statuses
- * to errors.
+ * text checks, numeric text to money, the mapping of query statuses
+ * to errors, and the page of a list.
  */
 #ifndef BACKSTOCK_ISSUANCE_INT_H
 #define BACKSTOCK_ISSUANCE_INT_H
@@ -42,5 +42,18 @@ void issuance__figure(const char *s, unsigned scale, char out[BOOKS_FIGURE_MAX])
 
 /* Milliseconds since the epoch of a posting time read as numeric text. */
 int64_t issuance__ms(const char *s);
+
+/* Gets row @row of @r; returns 0 to go on, anything else to stop (returned). */
+typedef int (*issuance_row_fn)(void *cls, PGresult *r, int row);
+
+/*
+ * issuance__page() - one page of a list (issuance_participants_limits.c):
+ * runs @st with $1 @scope (text; NULL is SQL NULL), $2 @after (rows with
+ * an id above it) and $3 @max (the most rows), and hands each row to @fn.
+ * Returns the rows handed over, what @fn returned when it stopped,
+ * -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int issuance__page(struct db_conn *c, const struct db_stmt *st, const char *scope, int64_t after,
+                   size_t max, issuance_row_fn fn, void *cls);
 
 #endif

@@ -38,29 +38,44 @@ struct figures {
   unsigned char sig[64];
 };
 
-static const struct db_stmt q_principal = {
-    "order_principal", "SELECT role, disabled FROM principals WHERE id = $1::bigint", 1};
-
-static const struct db_stmt q_instrument = {
-    "order_instrument",
-    "SELECT id, symbol, token_symbol, token_decimals, mint_policy, burn_policy, min_order_qty,"
-    " max_order_qty, fee_flat, fee_rate, market_open, cutoff, out_of_hours, multiplier"
-    " FROM instruments WHERE symbol = $1 OR token_symbol = $1"
-    " ORDER BY (symbol = $1) DESC LIMIT 1",
-    1};
-
-static const struct db_stmt q_paused = {
-    "order_paused",
-    "SELECT 1 FROM pauses WHERE kind = $1 AND paused"
-    " AND (instrument IS NULL OR instrument = $2::bigint) LIMIT 1",
-    2};
+/*
+ * The single-row checks of creation and the clock, in one statement (one
+ * snapshot, as the separate reads were): the AP principal (0-1), the
+ * instrument by symbol or token symbol (2-15, NULL when none), the wallet
+ * on the AP's allow-list (16), a pause of this kind, global or the
+ * instrument's (17), the instrument's corporate-action window at the
+ * clock (18) and the clock in Unix ms (19).  validate() reads them in the
+ * documented order; the same rows and ranges as the separate statements
+ * of participants, pauses and corporate actions read.
+ */
+static const struct db_stmt q_checks = {
+    "order_checks",
+    "WITH clk AS (SELECT clock_now() AS t),"
+    " i AS (SELECT id, symbol, token_symbol, token_decimals, mint_policy, burn_policy,"
+    " min_order_qty, max_order_qty, fee_flat, fee_rate, market_open, cutoff, out_of_hours,"
+    " multiplier FROM instruments WHERE symbol = $2 OR token_symbol = $2"
+    " ORDER BY (symbol = $2) DESC LIMIT 1)"
+    " SELECT p.role, p.disabled, i.id, i.symbol, i.token_symbol, i.token_decimals, i.mint_policy,"
+    " i.burn_policy, i.min_order_qty, i.max_order_qty, i.fee_flat, i.fee_rate, i.market_open,"
+    " i.cutoff, i.out_of_hours, i.multiplier,"
+    " EXISTS (SELECT 1 FROM ap_wallets w WHERE w.ap = $1::bigint AND w.address = $3"
+    " AND w.revoked_at IS NULL),"
+    " i.id IS NOT NULL AND EXISTS (SELECT 1 FROM pauses s WHERE s.kind = $4 AND s.paused"
+    " AND (s.instrument IS NULL OR s.instrument = i.id)),"
+    " i.id IS NOT NULL AND EXISTS (SELECT 1 FROM corporate_actions a WHERE a.instrument = i.id"
+    " AND a.status <> 'cancelled' AND a.window_start <= clk.t AND clk.t <= a.window_end),"
+    " (extract(epoch FROM clk.t) * 1000)::bigint"
+    " FROM clk LEFT JOIN principals p ON p.id = $1::bigint LEFT JOIN i ON true",
+    4};
 
 /*
  * The order in its first waiting state with its three events (seq 1-3:
  * requested, validated, awaiting_*), in one statement: nothing reads the
  * hot right-hand index pages the concurrent creations insert into (an
  * UPDATE and a max(seq) per transition would, and SERIALIZABLE then
- * aborts many of them under load).
+ * aborts many of them under load).  It returns the order as order_get()
+ * would read it (the events' CTE runs to completion all the same), so the
+ * caller's reply needs no second read.
  */
 static const struct db_stmt q_insert = {
     "order_insert",
@@ -71,11 +86,12 @@ static const struct db_stmt q_insert = {
     " $8::numeric, $9, $10, $11::numeric, $12::numeric, $13::numeric, $23,"
     " DATE '1970-01-01' + $14::integer,"
     " 'epoch'::timestamptz + $15::bigint * interval '1 millisecond', $16::bigint, $17::bytea,"
-    " $18::bytea, $19) RETURNING id)"
-    " INSERT INTO order_events (order_id, seq, from_state, to_state, actor, detail)"
+    " $18::bytea, $19) RETURNING *),"
+    " e AS (INSERT INTO order_events (order_id, seq, from_state, to_state, actor, detail)"
     " SELECT id, 1, NULL, 'requested', $20, $21::jsonb FROM o"
     " UNION ALL SELECT id, 2, 'requested', 'validated', $20, $22::jsonb FROM o"
-    " UNION ALL SELECT id, 3, 'validated', $23, $20, $24::jsonb FROM o RETURNING order_id",
+    " UNION ALL SELECT id, 3, 'validated', $23, $20, $24::jsonb FROM o)"
+    " SELECT " ORD_ORDER_COLS " FROM o JOIN instruments i ON i.id = o.instrument",
     24};
 
 static const char *col(PGresult *r, int i)
@@ -83,60 +99,59 @@ static const char *col(PGresult *r, int i)
   return PQgetisnull(r, 0, i) ? NULL : PQgetvalue(r, 0, i);
 }
 
-/* The AP: an enabled principal of role ap. */
-static int check_ap(struct db_conn *c, int64_t ap)
+/* What q_checks found, as validate() reads it. */
+struct checks {
+  int ap;         /* 0 or -ERR_API_FORBIDDEN */
+  int instrument; /* 0, -ERR_ORDER_INSTRUMENT or -ERR_INTERNAL */
+  bool wallet, paused, corpact;
+  int64_t now_ms;
+};
+
+static int load_checks(struct db_conn *c, const struct order_request *rq, const char *wallet,
+                       struct inst *in, struct checks *k)
 {
   char ids[ISS_I64_TXT];
-  const char *params[] = {ord__i64(ap, ids)};
+  const char *params[] = {ord__i64(rq->ap, ids), rq->symbol, wallet, order_kind_name(rq->kind)};
   PGresult *r = NULL;
-  enum db_qs qs = db_exec(c, &q_principal, params, &r);
+  enum db_qs qs = db_exec(c, &q_checks, params, &r);
   if (qs < 0)
     return issuance__qs_err(qs);
-  bool ok = qs > 0 && strcmp(PQgetvalue(r, 0, 0), "ap") == 0 && PQgetvalue(r, 0, 1)[0] == 'f';
-  PQclear(r);
-  return ok ? 0 : -ERR_API_FORBIDDEN;
-}
-
-static int find_instrument(struct db_conn *c, const char *symbol, struct inst *in)
-{
-  const char *params[] = {symbol};
-  PGresult *r = NULL;
-  enum db_qs qs = db_exec(c, &q_instrument, params, &r);
-  if (qs < 0)
-    return issuance__qs_err(qs);
-  if (qs == 0)
-    return -ERR_ORDER_INSTRUMENT;
-  memset(in, 0, sizeof *in);
-  in->id = strtoll(col(r, 0), NULL, 10);
-  util_strlcpy(in->symbol, col(r, 1), sizeof in->symbol);
-  util_strlcpy(in->token_symbol, col(r, 2), sizeof in->token_symbol);
-  in->token_decimals = (unsigned)strtoul(col(r, 3), NULL, 10);
-  util_strlcpy(in->mint_policy, col(r, 4), sizeof in->mint_policy);
-  util_strlcpy(in->burn_policy, col(r, 5), sizeof in->burn_policy);
-  util_strlcpy(in->open, col(r, 10), sizeof in->open);
-  util_strlcpy(in->cutoff, col(r, 11), sizeof in->cutoff);
-  in->queue = strcmp(col(r, 12), "queue") == 0;
-  int rc = ord__num(col(r, 6), ISSUANCE_QTY_SCALE, &in->min_qty) |
-           ord__num(col(r, 7), ISSUANCE_QTY_SCALE, &in->max_qty) |
-           ord__num(col(r, 8), ISSUANCE_CASH_SCALE, &in->fee_flat) |
-           ord__num(col(r, 9), 6, &in->fee_rate) | ord__num(col(r, 13), 18, &in->multiplier);
-  PQclear(r);
-  if (rc != 0 || in->token_decimals > ISSUANCE_TOKEN_SCALE) {
-    log_bug("orders", "instrument %s: a stored figure does not parse", symbol);
-    return -ERR_INTERNAL;
+  if (qs == 0 || PQgetisnull(r, 0, 19)) {
+    PQclear(r);
+    log_bug("orders", "no clock row (migration 0012)");
+    return -ERR_DB_HARD;
   }
-  return 0;
-}
-
-/* Whether the query @q with @params finds a row: 1, 0 or an error. */
-static int exists(struct db_conn *c, const struct db_stmt *q, const char *const *params)
-{
-  PGresult *r = NULL;
-  enum db_qs qs = db_exec(c, q, params, &r);
+  memset(k, 0, sizeof *k);
+  memset(in, 0, sizeof *in);
+  k->ap = col(r, 0) != NULL && strcmp(col(r, 0), "ap") == 0 && col(r, 1)[0] == 'f'
+              ? 0
+              : -ERR_API_FORBIDDEN;
+  k->wallet = col(r, 16)[0] == 't';
+  k->paused = col(r, 17)[0] == 't';
+  k->corpact = col(r, 18)[0] == 't';
+  k->now_ms = strtoll(col(r, 19), NULL, 10);
+  k->instrument = col(r, 2) == NULL ? -ERR_ORDER_INSTRUMENT : 0;
+  if (k->instrument == 0) {
+    in->id = strtoll(col(r, 2), NULL, 10);
+    util_strlcpy(in->symbol, col(r, 3), sizeof in->symbol);
+    util_strlcpy(in->token_symbol, col(r, 4), sizeof in->token_symbol);
+    in->token_decimals = (unsigned)strtoul(col(r, 5), NULL, 10);
+    util_strlcpy(in->mint_policy, col(r, 6), sizeof in->mint_policy);
+    util_strlcpy(in->burn_policy, col(r, 7), sizeof in->burn_policy);
+    util_strlcpy(in->open, col(r, 12), sizeof in->open);
+    util_strlcpy(in->cutoff, col(r, 13), sizeof in->cutoff);
+    in->queue = strcmp(col(r, 14), "queue") == 0;
+    int rc = ord__num(col(r, 8), ISSUANCE_QTY_SCALE, &in->min_qty) |
+             ord__num(col(r, 9), ISSUANCE_QTY_SCALE, &in->max_qty) |
+             ord__num(col(r, 10), ISSUANCE_CASH_SCALE, &in->fee_flat) |
+             ord__num(col(r, 11), 6, &in->fee_rate) | ord__num(col(r, 15), 18, &in->multiplier);
+    if (rc != 0 || in->token_decimals > ISSUANCE_TOKEN_SCALE) {
+      log_bug("orders", "instrument %s: a stored figure does not parse", rq->symbol);
+      k->instrument = -ERR_INTERNAL;
+    }
+  }
   PQclear(r);
-  if (qs < 0)
-    return issuance__qs_err(qs);
-  return qs > 0 ? 1 : 0;
+  return 0;
 }
 
 /*
@@ -185,14 +200,13 @@ static int load_cal(struct db_conn *c, struct cal *cal)
   return qs < 0 ? issuance__qs_err(qs) : 0;
 }
 
+/* Primary hours at f->now_ms (the clock the checks read). */
 static int hours(struct db_conn *c, const struct order_request *rq, const struct inst *in,
                  struct figures *f)
 {
   struct cal own;
   const struct cal *cal = rq->cal;
-  int rc = db_clock_now(c, &f->now_ms);
-  if (rc != 0)
-    return rc;
+  int rc;
   if (cal == NULL) {
     if ((rc = load_cal(c, &own)) != 0) {
       cal_free(&own);
@@ -216,26 +230,29 @@ static int hours(struct db_conn *c, const struct order_request *rq, const struct
 static int validate(struct db_conn *c, const struct order_request *rq, const char *wallet,
                     struct inst *in, struct figures *f)
 {
-  char inst_id[ISS_I64_TXT];
-  int rc = check_ap(c, rq->ap);
-  if (rc == 0)
-    rc = order_signature_check_in(c, rq->ap, rq->sig_header, rq->payload, rq->payload_len,
-                                  &f->key_id, f->sig);
-  if (rc == 0)
-    rc = find_instrument(c, rq->symbol, in);
+  struct checks k;
+  memset(&k, 0, sizeof k);
+  int rc = load_checks(c, rq, wallet, in, &k);
   if (rc != 0)
     return rc;
-  if ((rc = ap_wallet_active_in(c, rq->ap, wallet, NULL)) != 0)
+  if (k.ap != 0)
+    return k.ap;
+  if ((rc = order_signature_check_in(c, rq->ap, rq->sig_header, rq->payload, rq->payload_len,
+                                     &f->key_id, f->sig)) != 0)
     return rc;
-  const char *pp[] = {order_kind_name(rq->kind), ord__i64(in->id, inst_id)};
-  if ((rc = exists(c, &q_paused, pp)) != 0)
-    return rc < 0 ? rc : -ERR_ORDER_PAUSED;
-  if ((rc = corpact_window_in(c, in->id, NULL)) != 0)
-    return rc < 0 ? rc : -ERR_ORDER_CORPACT;
+  if (k.instrument != 0)
+    return k.instrument;
+  if (!k.wallet)
+    return -ERR_ORDER_WALLET;
+  if (k.paused)
+    return -ERR_ORDER_PAUSED;
+  if (k.corpact)
+    return -ERR_ORDER_CORPACT;
   if ((rc = figures(rq, in, f)) != 0)
     return rc;
   if ((rc = order_limits_check_in(c, in->id, rq->ap, rq->kind, f->quantity)) != 0)
     return rc;
+  f->now_ms = k.now_ms;
   return hours(c, rq, in, f);
 }
 
@@ -288,7 +305,7 @@ static int details(const struct order_request *rq, const char *wallet, const str
 }
 
 static int insert(struct db_conn *c, const struct order_request *rq, const char *wallet,
-                  const struct inst *in, const struct figures *f, int64_t *id)
+                  const struct inst *in, const struct figures *f, struct order *out)
 {
   char ap[ISS_I64_TXT], inst_id[ISS_I64_TXT], key[ISS_I64_TXT], day[16], deadline[ISS_I64_TXT];
   char q[MONEY_STR_MAX], lim[MONEY_STR_MAX], tok[MONEY_STR_MAX], mul[MONEY_STR_MAX],
@@ -345,27 +362,37 @@ static int insert(struct db_conn *c, const struct order_request *rq, const char 
       log_bug("orders", "insert returned no row");
     return qs == 0 ? -ERR_INTERNAL : issuance__qs_err(qs);
   }
-  *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  rc = ord__order_row(r, out);
   PQclear(r);
-  return 0;
+  if (rc != 0)
+    log_bug("orders", "the inserted order does not parse");
+  return rc;
 }
 
-int order_create_in(struct db_conn *c, const struct order_request *rq, int64_t *id)
+int order_create_get_in(struct db_conn *c, const struct order_request *rq, struct order *out)
 {
   char wallet[CHAIN_ADDR_STR];
   struct inst in;
   struct figures f;
-  int64_t new_id = 0;
-  if (c == NULL || !c->in_txn || id == NULL)
+  if (c == NULL || !c->in_txn || out == NULL)
     return -ERR_INVALID_ARGUMENT;
   memset(&f, 0, sizeof f);
   int rc = check_shape(rq, wallet);
   if (rc == 0)
     rc = validate(c, rq, wallet, &in, &f);
   if (rc == 0)
-    rc = insert(c, rq, wallet, &in, &f, &new_id);
+    rc = insert(c, rq, wallet, &in, &f, out);
+  return rc;
+}
+
+int order_create_in(struct db_conn *c, const struct order_request *rq, int64_t *id)
+{
+  struct order o;
+  if (id == NULL)
+    return -ERR_INVALID_ARGUMENT;
+  int rc = order_create_get_in(c, rq, &o);
   if (rc == 0)
-    *id = new_id;
+    *id = o.id;
   return rc;
 }
 

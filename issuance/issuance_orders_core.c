@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "issuance/issuance_int.h"
+#include "issuance/issuance_orders_int.h"
 
 static const char *const state_names[ORDER_STATE_COUNT] = {
 #define ORDER_STATE_NAME(n, s) s,
@@ -50,44 +50,14 @@ enum db_qs order_qs(int rc)
   return books_txn_qs(rc);
 }
 
-#define MS(x) "floor(extract(epoch FROM " x ") * 1000)::bigint"
+/* An order and its instrument's figures, as ord__order_row() reads them. */
+#define ORDER_SELECT                                                                               \
+  "SELECT " ORD_ORDER_COLS " FROM orders o JOIN instruments i ON i.id = o.instrument"              \
+  " WHERE o.id = $1::bigint"
 
-static const struct db_stmt q_get = {
-    "order_select",
-    "SELECT o.id, o.kind, o.ap, o.instrument, i.symbol, i.token_symbol, i.isin, i.token_decimals,"
-    " i.settlement_lag_days, o.wallet, o.quantity, o.limit_price, o.token_amount, o.multiplier,"
-    " o.mint_policy, o.burn_policy, o.fee_flat, o.fee_rate, o.cash_required, o.state,"
-    " " MS(
-        "o.state_since") ", o.filled_qty, o.fill_cash, o.settled_qty, o.settled_cash,"
-                         " o.cash_funded, o.fee, o.cash_paid, o.tokens_done, o.session_date - DATE "
-                         "'1970-01-01',"
-                         " " MS(
-                             "o.cash_deadline") ", o.cancel_requested, o.attention, o.client_ref, "
-                                                "o.signing_key,"
-                                                " " MS("o.created") ", " MS(
-                                                    "o.updated") " FROM orders o JOIN instruments "
-                                                                 "i ON i.id = o.instrument"
-                                                                 " WHERE o.id = $1::bigint",
-    1};
+static const struct db_stmt q_get = {"order_select", ORDER_SELECT, 1};
 
-static const struct db_stmt q_get_lock = {
-    "order_select_lock",
-    "SELECT o.id, o.kind, o.ap, o.instrument, i.symbol, i.token_symbol, i.isin, i.token_decimals,"
-    " i.settlement_lag_days, o.wallet, o.quantity, o.limit_price, o.token_amount, o.multiplier,"
-    " o.mint_policy, o.burn_policy, o.fee_flat, o.fee_rate, o.cash_required, o.state,"
-    " " MS(
-        "o.state_since") ", o.filled_qty, o.fill_cash, o.settled_qty, o.settled_cash,"
-                         " o.cash_funded, o.fee, o.cash_paid, o.tokens_done, o.session_date - DATE "
-                         "'1970-01-01',"
-                         " " MS(
-                             "o.cash_deadline") ", o.cancel_requested, o.attention, o.client_ref, "
-                                                "o.signing_key,"
-                                                " " MS("o.created") ", " MS(
-                                                    "o.updated") " FROM orders o JOIN instruments "
-                                                                 "i ON i.id = o.instrument"
-                                                                 " WHERE o.id = $1::bigint FOR "
-                                                                 "UPDATE OF o",
-    1};
+static const struct db_stmt q_get_lock = {"order_select_lock", ORDER_SELECT " FOR UPDATE OF o", 1};
 
 static const char *val(PGresult *r, int col)
 {
@@ -115,7 +85,7 @@ static void text(PGresult *r, int col, char *out, size_t size)
   util_strlcpy(out, s ? s : "", size);
 }
 
-static int parse_row(PGresult *r, struct order *o)
+int ord__order_row(PGresult *r, struct order *o)
 {
   memset(o, 0, sizeof *o);
   o->id = i64(r, 0);
@@ -185,7 +155,7 @@ int order_get(struct db_conn *c, int64_t id, bool lock, struct order *out)
   else if (qs < 0)
     rc = issuance__qs_err(qs);
   else
-    rc = parse_row(r, out);
+    rc = ord__order_row(r, out);
   PQclear(r);
   return rc;
 }

@@ -37,6 +37,27 @@ void ord__ap_owner(int64_t ap, char out[BOOKS_OWNER_MAX]);
 /* "<v>" of an int64 into @out (ISS_I64_TXT). */
 const char *ord__i64(int64_t v, char out[ISS_I64_TXT]);
 
+/*
+ * The columns of an order and its instrument's figures, from "orders o"
+ * (or a CTE o of its columns) joined with "instruments i": what
+ * ord__order_row() reads.
+ */
+/* clang-format off */
+#define ORD_ORDER_COLS                                                                             \
+  "o.id, o.kind, o.ap, o.instrument, i.symbol, i.token_symbol, i.isin, i.token_decimals,"         \
+  " i.settlement_lag_days, o.wallet, o.quantity, o.limit_price, o.token_amount, o.multiplier,"     \
+  " o.mint_policy, o.burn_policy, o.fee_flat, o.fee_rate, o.cash_required, o.state,"               \
+  " floor(extract(epoch FROM o.state_since) * 1000)::bigint, o.filled_qty, o.fill_cash,"          \
+  " o.settled_qty, o.settled_cash, o.cash_funded, o.fee, o.cash_paid, o.tokens_done,"              \
+  " o.session_date - DATE '1970-01-01', floor(extract(epoch FROM o.cash_deadline) * 1000)::bigint," \
+  " o.cancel_requested, o.attention, o.client_ref, o.signing_key,"                                 \
+  " floor(extract(epoch FROM o.created) * 1000)::bigint,"                                          \
+  " floor(extract(epoch FROM o.updated) * 1000)::bigint"
+/* clang-format on */
+
+/* The first row of @r, selected as ORD_ORDER_COLS, into @o: 0 or -ERR_INTERNAL. */
+int ord__order_row(PGresult *r, struct order *o);
+
 /* A stored figure to money at @scale (as order_get() reads them). */
 int ord__num(const char *s, unsigned scale, struct money *out);
 

@@ -25,6 +25,19 @@
 #define WALLET_COLS "id, ap, address, label, " MS("created") ", " MS("revoked_at")
 #define KEY_COLS    "id, ap, public_key, label, " MS("created") ", " MS("revoked_at")
 
+/*
+ * Wallets and signing keys alike: an AP's row @id ($1) revoked once, read
+ * and listed, all APs' when the AP ($2 of revoke and get, $1 of a list) is 0.
+ */
+#define REVOKE_SQL(table, cols)                                                                    \
+  "UPDATE " table " SET revoked_at = clock_now() WHERE id = $1::bigint"                            \
+  " AND ($2::bigint = 0 OR ap = $2::bigint) AND revoked_at IS NULL RETURNING " cols
+#define GET_SQL(table, cols)                                                                       \
+  "SELECT " cols " FROM " table " WHERE id = $1::bigint AND ($2::bigint = 0 OR ap = $2::bigint)"
+#define LIST_SQL(table, cols)                                                                      \
+  "SELECT " cols " FROM " table " WHERE ($1::bigint = 0 OR ap = $1::bigint)"                       \
+  " AND id > $2::bigint ORDER BY id LIMIT $3::bigint"
+
 static const struct db_stmt q_is_ap = {
     "part_select_ap", "SELECT 1 FROM principals WHERE id = $1::bigint AND role = 'ap'", 1};
 
@@ -36,27 +49,18 @@ static const struct db_stmt q_wallet_add = {
     " WHERE w.ap = EXCLUDED.ap AND w.revoked_at IS NOT NULL RETURNING " WALLET_COLS,
     3};
 
-static const struct db_stmt q_wallet_revoke = {
-    "part_update_wallet_revoke",
-    "UPDATE ap_wallets SET revoked_at = clock_now() WHERE id = $1::bigint"
-    " AND ($2::bigint = 0 OR ap = $2::bigint) AND revoked_at IS NULL RETURNING " WALLET_COLS,
-    2};
+static const struct db_stmt q_wallet_revoke = {"part_update_wallet_revoke",
+                                               REVOKE_SQL("ap_wallets", WALLET_COLS), 2};
 
 static const struct db_stmt q_wallet_get = {"part_select_wallet",
-                                            "SELECT " WALLET_COLS
-                                            " FROM ap_wallets WHERE id = $1::bigint"
-                                            " AND ($2::bigint = 0 OR ap = $2::bigint)",
-                                            2};
+                                            GET_SQL("ap_wallets", WALLET_COLS), 2};
 
 static const struct db_stmt q_wallet_active = {
     "part_select_wallet_active",
     "SELECT 1 FROM ap_wallets WHERE ap = $1::bigint AND address = $2 AND revoked_at IS NULL", 2};
 
-static const struct db_stmt q_wallets = {
-    "part_select_wallets",
-    "SELECT " WALLET_COLS " FROM ap_wallets WHERE ($1::bigint = 0 OR ap = $1::bigint)"
-    " AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
-    3};
+static const struct db_stmt q_wallets = {"part_select_wallets", LIST_SQL("ap_wallets", WALLET_COLS),
+                                         3};
 
 static const struct db_stmt q_key_add = {
     "part_insert_signing_key",
@@ -64,23 +68,14 @@ static const struct db_stmt q_key_add = {
     " ON CONFLICT (public_key) DO NOTHING RETURNING " KEY_COLS,
     3};
 
-static const struct db_stmt q_key_revoke = {
-    "part_update_signing_key_revoke",
-    "UPDATE ap_signing_keys SET revoked_at = clock_now() WHERE id = $1::bigint"
-    " AND ($2::bigint = 0 OR ap = $2::bigint) AND revoked_at IS NULL RETURNING " KEY_COLS,
-    2};
+static const struct db_stmt q_key_revoke = {"part_update_signing_key_revoke",
+                                            REVOKE_SQL("ap_signing_keys", KEY_COLS), 2};
 
 static const struct db_stmt q_key_get = {"part_select_signing_key",
-                                         "SELECT " KEY_COLS
-                                         " FROM ap_signing_keys WHERE id = $1::bigint"
-                                         " AND ($2::bigint = 0 OR ap = $2::bigint)",
-                                         2};
+                                         GET_SQL("ap_signing_keys", KEY_COLS), 2};
 
-static const struct db_stmt q_keys = {
-    "part_select_signing_keys",
-    "SELECT " KEY_COLS " FROM ap_signing_keys WHERE ($1::bigint = 0 OR ap = $1::bigint)"
-    " AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
-    3};
+static const struct db_stmt q_keys = {"part_select_signing_keys",
+                                      LIST_SQL("ap_signing_keys", KEY_COLS), 3};
 
 /* The AP's active key @id: its public key. */
 static const struct db_stmt q_key_active = {
@@ -257,8 +252,9 @@ struct lister {
 };
 
 /* One row to the lister: 0 to go on, else stop. */
-static int list_row(PGresult *r, int row, const struct lister *l)
+static int list_row(void *cls, PGresult *r, int row)
 {
+  const struct lister *l = cls;
   if (l->wallet != NULL) {
     struct ap_wallet w;
     wallet_row(r, row, &w);
@@ -271,32 +267,19 @@ static int list_row(PGresult *r, int row, const struct lister *l)
 
 /* One page of @st ($1 ap, $2 after, $3 limit), each row to @l. */
 static int list(struct db_conn *c, const struct db_stmt *st, int64_t ap, int64_t after, size_t max,
-                const struct lister *l)
+                struct lister *l)
 {
-  char aps[ISS_I64_TXT], afters[ISS_I64_TXT], lim[ISS_I64_TXT];
+  char aps[ISS_I64_TXT];
   if (c == NULL || (l->wallet == NULL && l->key == NULL) || ap < 0 || after < 0)
     return -ERR_INVALID_ARGUMENT;
-  if (max == 0)
-    return 0;
   i64_text(ap, aps);
-  i64_text(after, afters);
-  snprintf(lim, sizeof lim, "%zu", max > (size_t)INT32_MAX ? (size_t)INT32_MAX : max);
-  const char *params[] = {aps, afters, lim};
-  PGresult *r = NULL;
-  enum db_qs qs = db_exec(c, st, params, &r);
-  if (qs < 0)
-    return issuance__qs_err(qs);
-  int n = qs > 0 ? PQntuples(r) : 0, i = 0, rc = 0;
-  for (; i < n && rc == 0; i++)
-    rc = list_row(r, i, l);
-  PQclear(r);
-  return rc != 0 ? rc : i;
+  return issuance__page(c, st, aps, after, max, list_row, l);
 }
 
 int ap_wallets_list(struct db_conn *c, int64_t ap, int64_t after, size_t max, ap_wallet_fn fn,
                     void *cls)
 {
-  const struct lister l = {.wallet = fn, .cls = cls};
+  struct lister l = {.wallet = fn, .cls = cls};
   return fn == NULL ? -ERR_INVALID_ARGUMENT : list(c, &q_wallets, ap, after, max, &l);
 }
 
@@ -350,7 +333,7 @@ int ap_signing_key_revoke_in(struct db_conn *c, int64_t id, int64_t ap, struct a
 int ap_signing_keys_list(struct db_conn *c, int64_t ap, int64_t after, size_t max,
                          ap_signing_key_fn fn, void *cls)
 {
-  const struct lister l = {.key = fn, .cls = cls};
+  struct lister l = {.key = fn, .cls = cls};
   return fn == NULL ? -ERR_INVALID_ARGUMENT : list(c, &q_keys, ap, after, max, &l);
 }
 

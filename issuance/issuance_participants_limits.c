@@ -175,65 +175,80 @@ int order_limit_set_in(struct db_conn *c, struct order_limit *l, struct money *p
   return rc;
 }
 
-int order_limits_list(struct db_conn *c, int64_t instrument, int64_t after, size_t max,
-                      order_limit_fn fn, void *cls)
+int issuance__page(struct db_conn *c, const struct db_stmt *st, const char *scope, int64_t after,
+                   size_t max, issuance_row_fn fn, void *cls)
 {
-  char ins[ISS_I64_TXT], afters[ISS_I64_TXT], lim[ISS_I64_TXT];
-  if (c == NULL || fn == NULL || instrument < 0 || after < 0)
-    return -ERR_INVALID_ARGUMENT;
+  char afters[ISS_I64_TXT], lim[ISS_I64_TXT];
   if (max == 0)
     return 0;
-  i64_text(instrument, ins);
   i64_text(after, afters);
   snprintf(lim, sizeof lim, "%zu", max > (size_t)INT32_MAX ? (size_t)INT32_MAX : max);
-  const char *params[] = {ins, afters, lim};
+  const char *params[] = {scope, afters, lim};
   PGresult *r = NULL;
-  enum db_qs qs = db_exec(c, &q_list, params, &r);
+  enum db_qs qs = db_exec(c, st, params, &r);
   if (qs < 0)
     return issuance__qs_err(qs);
   int n = qs > 0 ? PQntuples(r) : 0, i = 0, rc = 0;
-  for (; i < n && rc == 0; i++) {
-    struct order_limit l;
-    rc = limit_row(r, i, &l);
-    if (rc == 0)
-      rc = fn(cls, &l);
-  }
+  for (; i < n && rc == 0; i++)
+    rc = fn(cls, r, i);
   PQclear(r);
   return rc != 0 ? rc : i;
+}
+
+/* The caller's callback of order_limits_list(). */
+struct limit_to {
+  order_limit_fn fn;
+  void *cls;
+};
+
+static int limit_to(void *cls, PGresult *r, int row)
+{
+  const struct limit_to *t = cls;
+  struct order_limit l;
+  int rc = limit_row(r, row, &l);
+  return rc != 0 ? rc : t->fn(t->cls, &l);
+}
+
+int order_limits_list(struct db_conn *c, int64_t instrument, int64_t after, size_t max,
+                      order_limit_fn fn, void *cls)
+{
+  char ins[ISS_I64_TXT];
+  struct limit_to t = {fn, cls};
+  if (c == NULL || fn == NULL || instrument < 0 || after < 0)
+    return -ERR_INVALID_ARGUMENT;
+  i64_text(instrument, ins);
+  return issuance__page(c, &q_list, ins, after, max, limit_to, &t);
+}
+
+/* The caller's callback of books_accounts_list(). */
+struct account_to {
+  books_account_fn fn;
+  void *cls;
+};
+
+static int account_to(void *cls, PGresult *r, int row)
+{
+  const struct account_to *t = cls;
+  struct books_account a;
+  memset(&a, 0, sizeof a);
+  a.id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+  util_strlcpy(a.owner, PQgetvalue(r, row, 1), sizeof a.owner);
+  util_strlcpy(a.asset, PQgetvalue(r, row, 2), sizeof a.asset);
+  a.scale = (unsigned)strtoul(PQgetvalue(r, row, 3), NULL, 10);
+  int rc = issuance__num_money(PQgetvalue(r, row, 4), a.scale, &a.balance);
+  a.has_floor = !PQgetisnull(r, row, 5);
+  if (rc == 0 && a.has_floor)
+    rc = issuance__num_money(PQgetvalue(r, row, 5), a.scale, &a.floor);
+  return rc != 0 ? rc : t->fn(t->cls, &a);
 }
 
 int books_accounts_list(struct db_conn *c, const char *owner, int64_t after, size_t max,
                         books_account_fn fn, void *cls)
 {
-  char afters[ISS_I64_TXT], lim[ISS_I64_TXT];
+  struct account_to t = {fn, cls};
   if (c == NULL || fn == NULL || after < 0)
     return -ERR_INVALID_ARGUMENT;
   if (owner != NULL && !books_owner_valid(owner))
     return -ERR_BOOKS_ACCOUNT;
-  if (max == 0)
-    return 0;
-  i64_text(after, afters);
-  snprintf(lim, sizeof lim, "%zu", max > (size_t)INT32_MAX ? (size_t)INT32_MAX : max);
-  const char *params[] = {owner, afters, lim};
-  PGresult *r = NULL;
-  enum db_qs qs = db_exec(c, &q_accounts, params, &r);
-  if (qs < 0)
-    return issuance__qs_err(qs);
-  int n = qs > 0 ? PQntuples(r) : 0, i = 0, rc = 0;
-  for (; i < n && rc == 0; i++) {
-    struct books_account a;
-    memset(&a, 0, sizeof a);
-    a.id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-    util_strlcpy(a.owner, PQgetvalue(r, i, 1), sizeof a.owner);
-    util_strlcpy(a.asset, PQgetvalue(r, i, 2), sizeof a.asset);
-    a.scale = (unsigned)strtoul(PQgetvalue(r, i, 3), NULL, 10);
-    rc = issuance__num_money(PQgetvalue(r, i, 4), a.scale, &a.balance);
-    a.has_floor = !PQgetisnull(r, i, 5);
-    if (rc == 0 && a.has_floor)
-      rc = issuance__num_money(PQgetvalue(r, i, 5), a.scale, &a.floor);
-    if (rc == 0)
-      rc = fn(cls, &a);
-  }
-  PQclear(r);
-  return rc != 0 ? rc : i;
+  return issuance__page(c, &q_accounts, owner, after, max, account_to, &t);
 }

@@ -408,6 +408,7 @@ static int serve(struct service *svc)
     goto out;
   if ((rc = setup_calendar(svc)) != 0)
     goto out;
+  ctx.cal = &svc->cal;
   if ((rc = db_txn(svc->conn, "insert_run", insert_run, &run)) != 0)
     goto out;
   if ((rc = db_pool_create(svc->conninfo, svc->cfg.db_pool_size, svc->cfg.db_max_retries, &pool)) !=

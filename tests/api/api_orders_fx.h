@@ -1,7 +1,7 @@
 /*
- * The fixture of the orders' API tests (test_api_orders*.c): the
- * in-process server on a fresh database with an issuer admin, two APs
- * and an auditor (each with a key), AAPL (refuses out of hours) and TSLA
+ * The fixture of the orders' API tests (test_api_orders*.c): a struct
+ * tl_fx with both APs (an issuer admin, two APs and an auditor, each with
+ * a key, on a fresh database), AAPL (refuses out of hours) and TSLA
  * (queues) with a wallet per AP, and the clock at Tuesday 2025-07-01
  * 14:00 New York; requests with extra headers; row counts.
  */
@@ -13,14 +13,7 @@
 #define AFX_W1 "0x1111111111111111111111111111111111111111"
 #define AFX_W2 "0x2222222222222222222222222222222222222222"
 
-struct afx {
-  struct tl_server s;
-  char admin[API_KEY_TEXT_MAX], ap1[API_KEY_TEXT_MAX], ap2[API_KEY_TEXT_MAX],
-      auditor[API_KEY_TEXT_MAX];
-  int64_t admin_id, ap1_id, ap2_id, auditor_id;
-};
-
-extern struct afx afx;
+extern struct tl_fx afx;
 
 int afx_setup(void **state);
 int afx_teardown(void **state);
@@ -31,6 +24,10 @@ void afx_call(const char *method, const char *path, const char *key, const char 
 
 /* The rows an order request may write: orders, events, movements, postings, audit, idempotency. */
 long long afx_rows(void);
+
+/* A POST that must answer @status/@code (hint containing @hint, may be NULL) and change no row. */
+void afx_post_refused(const char *path, const char *key, const char *idem, const char *body,
+                      long status, int code, const char *hint);
 
 /* A mint of AP 1 (10 AAPL at 200.123456, cash_required 2011.25): its id. */
 int64_t afx_mint(const char *idem);

@@ -43,6 +43,36 @@ void tl_server_stop(struct tl_server *s)
   memset(s, 0, sizeof *s);
 }
 
+struct tl_fx *tl_fx_new(void **state, const char *tag, bool two_aps)
+{
+  struct tl_fx *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  *state = f;
+  tl_fx_start(f, tag, two_aps);
+  return f;
+}
+
+void tl_fx_start(struct tl_fx *f, const char *tag, bool two_aps)
+{
+  memset(f, 0, sizeof *f);
+  log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
+  tl_server_start(tag, &f->s);
+  f->admin_id = tl_principal(&f->s, "Issuer Ops", API_ROLE_ISSUER_ADMIN, f->admin);
+  f->ap_id = tl_principal(&f->s, "First AP", API_ROLE_AP, f->ap);
+  if (two_aps)
+    f->ap2_id = tl_principal(&f->s, "Second AP", API_ROLE_AP, f->ap2);
+  f->auditor_id = tl_principal(&f->s, "Auditor", API_ROLE_AUDITOR, f->auditor);
+}
+
+int tl_fx_free(void **state)
+{
+  struct tl_fx *f = *state;
+  if (f != NULL)
+    tl_server_stop(&f->s);
+  free(f);
+  return 0;
+}
+
 struct mk {
   const char *name;
   enum api_role role;
@@ -87,8 +117,10 @@ static void header(CURL *h, const char *name, char *out, size_t size)
     snprintf(out, size, "%s", ch->value);
 }
 
-void tl_request(uint16_t port, const char *method, const char *path, const char *auth,
-                const char *idem, const char *body, size_t body_len, struct tl_reply *r)
+/* tl_request() with one more header @extra ("Name: value"; NULL for none). */
+static void request(uint16_t port, const char *method, const char *path, const char *auth,
+                    const char *idem, const char *extra, const char *body, size_t body_len,
+                    struct tl_reply *r)
 {
   char url[1024], hdr[1024];
   struct curl_slist *hl = NULL;
@@ -113,6 +145,8 @@ void tl_request(uint16_t port, const char *method, const char *path, const char 
     snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", idem);
     hl = curl_slist_append(hl, hdr);
   }
+  if (extra != NULL)
+    hl = curl_slist_append(hl, extra);
   hl = curl_slist_append(hl, "Expect:");
   if (body != NULL) {
     hl = curl_slist_append(hl, "Content-Type: application/json");
@@ -141,14 +175,26 @@ void tl_request(uint16_t port, const char *method, const char *path, const char 
   curl_easy_cleanup(h);
 }
 
-void tl_call(struct tl_server *s, const char *method, const char *path, const char *key,
-             const char *idem, const char *body, struct tl_reply *r)
+void tl_request(uint16_t port, const char *method, const char *path, const char *auth,
+                const char *idem, const char *body, size_t body_len, struct tl_reply *r)
+{
+  request(port, method, path, auth, idem, NULL, body, body_len, r);
+}
+
+void tl_call_hdr(struct tl_server *s, const char *method, const char *path, const char *key,
+                 const char *idem, const char *extra, const char *body, struct tl_reply *r)
 {
   char auth[256];
   if (key != NULL)
     snprintf(auth, sizeof auth, "Bearer %s", key);
-  tl_request(s->port, method, path, key != NULL ? auth : NULL, idem, body,
-             body != NULL ? strlen(body) : 0, r);
+  request(s->port, method, path, key != NULL ? auth : NULL, idem, extra, body,
+          body != NULL ? strlen(body) : 0, r);
+}
+
+void tl_call(struct tl_server *s, const char *method, const char *path, const char *key,
+             const char *idem, const char *body, struct tl_reply *r)
+{
+  tl_call_hdr(s, method, path, key, idem, NULL, body, r);
 }
 
 void tl_reply_free(struct tl_reply *r)
@@ -208,8 +254,33 @@ void tl_expect_error(const struct tl_reply *r, long status, int code, const char
 
 long long tl_sql_int(struct tl_server *s, const char *sql)
 {
-  char *v = ts_sql_value(s->conn, sql);
-  long long n = strtoll(v, NULL, 10);
-  free(v);
-  return n;
+  return ts_sql_int(s->conn, sql);
+}
+
+long long tl_count(struct tl_server *s, const char *table)
+{
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  return tl_sql_int(s, sql);
+}
+
+void tl_call_error(struct tl_server *s, const char *method, const char *path, const char *key,
+                   const char *idem, const char *body, long status, int code, const char *hint)
+{
+  struct tl_reply r;
+  tl_call(s, method, path, key, idem, body, &r);
+  tl_expect_error(&r, status, code, hint);
+  tl_reply_free(&r);
+}
+
+void tl_audit_has(struct tl_server *s, long long seq, int64_t who, const char *action,
+                  const char *target, const char *details)
+{
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT count(*) FROM audit_log WHERE seq = %lld AND principal = %lld AND action = '%s'"
+           " AND target = '%s' AND details = '%s'",
+           seq, (long long)who, action, target, details);
+  if (tl_sql_int(s, sql) != 1)
+    fail_msg("no audit record %lld %s %s %s", seq, action, target, details);
 }

@@ -49,6 +49,34 @@ void tl_server_stop(struct tl_server *s);
 int64_t tl_principal(struct tl_server *s, const char *name, enum api_role role, char *key);
 
 /*
+ * The fixture most suites share: the server and, made in this order (ids
+ * 1, 2, ...), "Issuer Ops" (issuer admin), "First AP", "Second AP" (only
+ * when asked for) and "Auditor", each with a key.
+ */
+struct tl_fx {
+  struct tl_server s;
+  char admin[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX], ap2[API_KEY_TEXT_MAX],
+      auditor[API_KEY_TEXT_MAX];
+  int64_t admin_id, ap_id, ap2_id, auditor_id; /* ap2_id 0 without "Second AP" */
+};
+
+/*
+ * tl_fx_start() - logging at error level, @f's server on a fresh
+ * database named after @tag, and its principals ("Second AP" when
+ * @two_aps).  Fails the test on error; tl_server_stop(&f->s) ends it.
+ */
+void tl_fx_start(struct tl_fx *f, const char *tag, bool two_aps);
+
+/*
+ * tl_fx_new() - the work of a cmocka setup: a new struct tl_fx in *@state
+ * (freed by tl_fx_free()), started by tl_fx_start().  Returns *@state.
+ */
+struct tl_fx *tl_fx_new(void **state, const char *tag, bool two_aps);
+
+/* tl_fx_free() - a cmocka teardown for tl_fx_new(): stops the server, frees the fixture. */
+int tl_fx_free(void **state);
+
+/*
  * One request.  @auth: the whole Authorization header value ("Bearer ...")
  * or NULL for none.  @idem: the Idempotency-Key, or NULL.  @body: sent
  * when not NULL (then as POST body even for other methods: curl sets it).
@@ -60,6 +88,10 @@ void tl_request(uint16_t port, const char *method, const char *path, const char 
 /* tl_request() with "Bearer <key>" (key may be NULL: no header). */
 void tl_call(struct tl_server *s, const char *method, const char *path, const char *key,
              const char *idem, const char *body, struct tl_reply *r);
+
+/* tl_call() with one more header @extra ("Name: value"; NULL for none). */
+void tl_call_hdr(struct tl_server *s, const char *method, const char *path, const char *key,
+                 const char *idem, const char *extra, const char *body, struct tl_reply *r);
 
 void tl_reply_free(struct tl_reply *r);
 
@@ -79,5 +111,16 @@ void tl_expect_error(const struct tl_reply *r, long status, int code, const char
 
 /* An integer from SQL on the fixture's connection. */
 long long tl_sql_int(struct tl_server *s, const char *sql);
+
+/* The rows of @table. */
+long long tl_count(struct tl_server *s, const char *table);
+
+/* tl_call() that must answer the error @status / @code (tl_expect_error(), @hint may be NULL). */
+void tl_call_error(struct tl_server *s, const char *method, const char *path, const char *key,
+                   const char *idem, const char *body, long status, int code, const char *hint);
+
+/* Fail unless audit record @seq is @action by @who on @target with exactly @details. */
+void tl_audit_has(struct tl_server *s, long long seq, int64_t who, const char *action,
+                  const char *target, const char *details);
 
 #endif

@@ -18,39 +18,10 @@
 
 #include "tests/api/api_testlib.h"
 
-struct fx {
-  struct tl_server s;
-  char admin[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX], auditor[API_KEY_TEXT_MAX];
-  int64_t admin_id, ap_id;
-};
-
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  *state = f;
-  log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  tl_server_start("apiadmin", &f->s);
-  f->admin_id = tl_principal(&f->s, "Issuer Ops", API_ROLE_ISSUER_ADMIN, f->admin);
-  f->ap_id = tl_principal(&f->s, "First AP", API_ROLE_AP, f->ap);
-  tl_principal(&f->s, "Auditor", API_ROLE_AUDITOR, f->auditor);
+  tl_fx_new(state, "apiadmin", false);
   return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fx *f = *state;
-  if (f != NULL)
-    tl_server_stop(&f->s);
-  free(f);
-  return 0;
-}
-
-static long long count(struct fx *f, const char *table)
-{
-  char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-  return tl_sql_int(&f->s, sql);
 }
 
 /* The body with its "api_key":"bsk_..." replaced by "api_key":null. */
@@ -68,11 +39,11 @@ static char *without_key(const char *body)
 
 static void test_create_principal(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r, r2;
   char sql[256], key[API_KEY_TEXT_MAX];
   const char *body = "{\"name\":\"Citadel AP\",\"role\":\"ap\"}";
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   tl_call(&f->s, "POST", "/v1/admin/principals", f->admin, "c1", body, &r);
   assert_int_equal(r.status, 201);
   assert_string_equal(r.replayed, "");
@@ -104,7 +75,7 @@ static void test_create_principal(void **state)
                                      "status = 201 AND response LIKE '%\"api_key\":null}'"),
                    1);
   /* One audit record, exactly. */
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM audit_log WHERE seq = %lld AND principal = %lld AND action = "
            "'principal.create' AND target = 'principal:%lld' AND details = "
@@ -122,7 +93,7 @@ static void test_create_principal(void **state)
   tl_reply_free(&r2);
   assert_int_equal(tl_sql_int(&f->s, "SELECT count(*) FROM principals WHERE name = 'Citadel AP'"),
                    1);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
 
   /* The key with another body, or another path: 409, nothing made. */
   tl_call(&f->s, "POST", "/v1/admin/principals", f->admin, "c1",
@@ -165,7 +136,7 @@ static void test_create_principal(void **state)
 
 static void test_bad_bodies_change_nothing(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   char name101[160], deep[200];
   struct tl_reply r;
   memset(name101, 'n', 101);
@@ -199,7 +170,7 @@ static void test_bad_bodies_change_nothing(void **state)
   const char *tables[] = {"principals", "api_keys", "audit_log", "api_idempotency"};
   long long before[4];
   for (int t = 0; t < 4; t++)
-    before[t] = count(f, tables[t]);
+    before[t] = tl_count(&f->s, tables[t]);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tl_call(&f->s, "POST", "/v1/admin/principals", f->admin, "bad-1", cases[i].body, &r);
     tl_expect_error(&r, cases[i].status, cases[i].code, cases[i].part);
@@ -217,7 +188,7 @@ static void test_bad_bodies_change_nothing(void **state)
   tl_reply_free(&r);
   free(big);
   for (int t = 0; t < 4; t++)
-    assert_int_equal(count(f, tables[t]), before[t]);
+    assert_int_equal(tl_count(&f->s, tables[t]), before[t]);
   /* A refused request leaves no record: the key serves the corrected request. */
   tl_call(&f->s, "POST", "/v1/admin/principals", f->admin, "bad-1",
           "{\"name\":\"Corrected\",\"role\":\"ap\"}", &r);
@@ -228,7 +199,7 @@ static void test_bad_bodies_change_nothing(void **state)
           "{\"name\":\"Corrected\",\"role\":\"ap\"}", &r);
   tl_expect_error(&r, 409, ERR_API_CONFLICT, NULL);
   tl_reply_free(&r);
-  assert_int_equal(count(f, "api_idempotency"), before[3] + 1);
+  assert_int_equal(tl_count(&f->s, "api_idempotency"), before[3] + 1);
   tl_call(&f->s, "POST", "/v1/admin/principals", f->admin, "bad-2",
           "{\"name\":\"Corrected 2\",\"role\":\"ap\"}", &r);
   assert_int_equal(r.status, 201);
@@ -237,7 +208,7 @@ static void test_bad_bodies_change_nothing(void **state)
 
 static void test_sql_metacharacters(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char sql[128];
   const char *names[] = {"Robert'); DROP TABLE principals;--", "100% _under_ \\back\\ \"q\" $1 ;",
@@ -260,12 +231,12 @@ static void test_sql_metacharacters(void **state)
     yajl_tree_free(v);
     tl_reply_free(&r);
   }
-  assert_true(count(f, "principals") >= 6);
+  assert_true(tl_count(&f->s, "principals") >= 6);
 }
 
 static void test_keys_and_revoke(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char path[128], key[API_KEY_TEXT_MAX], kid[API_KEY_ID_LEN + 1];
   snprintf(path, sizeof path, "/v1/admin/principals/%lld/keys", (long long)f->ap_id);
@@ -304,7 +275,7 @@ static void test_keys_and_revoke(void **state)
   }
 
   /* Revoke: 200, the key refused from now on, audited once. */
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   snprintf(path, sizeof path, "/v1/admin/keys/%s/revoke", kid);
   tl_call(&f->s, "POST", path, f->admin, "rv-1", NULL, &r);
   assert_int_equal(r.status, 200);
@@ -320,7 +291,7 @@ static void test_keys_and_revoke(void **state)
   tl_call(&f->s, "GET", "/v1/me", f->ap, NULL, NULL, &r);
   assert_int_equal(r.status, 200); /* the principal's other key */
   tl_reply_free(&r);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   char sql[256];
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM audit_log WHERE action = 'key.revoke' AND target = 'key:%s'"
@@ -334,7 +305,7 @@ static void test_keys_and_revoke(void **state)
   assert_string_equal(tl_str(v, "key", "revoked_at", NULL), revoked_at);
   yajl_tree_free(v);
   tl_reply_free(&r);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   tl_call(&f->s, "POST", "/v1/admin/keys/0123456789abcdef/revoke", f->admin, "rv-3", NULL, &r);
   tl_expect_error(&r, 404, ERR_API_NOT_FOUND, NULL);
   tl_reply_free(&r);
@@ -348,7 +319,7 @@ static void test_keys_and_revoke(void **state)
 }
 
 struct racer {
-  struct fx *f;
+  struct tl_fx *f;
   const char *idem;
   char body[128];
   long status;
@@ -385,9 +356,9 @@ static void run_race(struct racer *x, int n)
 
 static void test_concurrent_same_key(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct racer x[8];
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   for (int i = 0; i < 8; i++) {
     memset(&x[i], 0, sizeof x[i]);
     x[i].f = f;
@@ -406,7 +377,7 @@ static void test_concurrent_same_key(void **state)
   assert_int_equal(tl_sql_int(&f->s, "SELECT count(*) FROM principals WHERE name = 'Racer'"), 1);
   assert_int_equal(tl_sql_int(&f->s, "SELECT count(*) FROM api_idempotency WHERE key = 'race-1'"),
                    1);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
 
   /* Eight keys, one name: one made, seven told it exists. */
   const char *keys[] = {"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"};
@@ -424,11 +395,11 @@ static void test_concurrent_same_key(void **state)
   }
   assert_int_equal(made, 1);
   assert_int_equal(conflict, 7);
-  assert_int_equal(count(f, "audit_log"), audits + 2);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 2);
 }
 
 /* Every item of every page of @path (limit @limit); their ids into @ids, returns how many. */
-static int walk(struct fx *f, const char *path, const char *idname, int limit, long long *ids,
+static int walk(struct tl_fx *f, const char *path, const char *idname, int limit, long long *ids,
                 int max)
 {
   char url[256], cursor[64] = "";
@@ -465,10 +436,10 @@ static int walk(struct fx *f, const char *path, const char *idname, int limit, l
 
 static void test_pagination(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   long long ids[600], all[600];
   struct tl_reply r;
-  long long total = count(f, "principals");
+  long long total = tl_count(&f->s, "principals");
   assert_true(total >= 10);
   int n = walk(f, "/v1/admin/principals", "id", 500, all, 600);
   assert_int_equal(n, total);
@@ -505,7 +476,7 @@ static void test_pagination(void **state)
     tl_reply_free(&r);
   }
   n = walk(f, "/v1/admin/audit", "seq", 2, ids, 600);
-  assert_int_equal(n, count(f, "audit_log"));
+  assert_int_equal(n, tl_count(&f->s, "audit_log"));
   for (int i = 0; i < n; i++)
     assert_int_equal(ids[i], i + 1);
 }
@@ -582,12 +553,12 @@ static void refused_sql(struct tl_server *s, const char *sql, const char *part)
 
 static void test_audit_chain(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_server t;
   struct api_principal p;
   char key[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX];
   int64_t broken = -1, n = 0;
-  check_audit(&f->s, f->auditor, count(f, "audit_log"), 0);
+  check_audit(&f->s, f->auditor, tl_count(&f->s, "audit_log"), 0);
 
   /* A database of its own, to tamper with. */
   tl_server_start("apitamper", &t);
@@ -650,7 +621,7 @@ static void test_audit_chain(void **state)
 
 static void test_bootstrap(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct api_principal p;
   char key[API_KEY_TEXT_MAX];
   struct tl_reply r;
@@ -658,9 +629,9 @@ static void test_bootstrap(void **state)
   assert_int_equal(api_bootstrap_admin(f->s.conn, "", true, &p, key), -ERR_API_FIELD);
   assert_int_equal(api_bootstrap_admin(f->s.conn, "a\nb", true, &p, key), -ERR_API_FIELD);
   assert_int_equal(api_bootstrap_admin(f->s.conn, "Issuer Ops", true, &p, key), -ERR_API_CONFLICT);
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   assert_int_equal(api_bootstrap_admin(f->s.conn, "Boot", true, &p, key), 0);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   assert_int_equal(p.role, API_ROLE_ISSUER_ADMIN);
   tl_call(&f->s, "GET", "/v1/me", key, NULL, NULL, &r);
   assert_int_equal(r.status, 200);
@@ -682,7 +653,7 @@ int main(void)
   };
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || sodium_init() < 0)
     return 1;
-  int rc = cmocka_run_group_tests(tests, setup, teardown);
+  int rc = cmocka_run_group_tests(tests, setup, tl_fx_free);
   curl_global_cleanup();
   return rc;
 }

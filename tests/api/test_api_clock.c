@@ -14,31 +14,9 @@
 
 #define DAY_S 86400
 
-struct fx {
-  struct tl_server s;
-  char admin[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX], auditor[API_KEY_TEXT_MAX];
-  int64_t admin_id;
-};
-
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  *state = f;
-  log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  tl_server_start("apiclock", &f->s);
-  f->admin_id = tl_principal(&f->s, "Issuer Ops", API_ROLE_ISSUER_ADMIN, f->admin);
-  tl_principal(&f->s, "First AP", API_ROLE_AP, f->ap);
-  tl_principal(&f->s, "Auditor", API_ROLE_AUDITOR, f->auditor);
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fx *f = *state;
-  if (f != NULL)
-    tl_server_stop(&f->s);
-  free(f);
+  tl_fx_new(state, "apiclock", false);
   return 0;
 }
 
@@ -62,7 +40,7 @@ static struct shown clock_of(const struct tl_reply *r)
   return c;
 }
 
-static struct shown get_clock(struct fx *f, const char *key)
+static struct shown get_clock(struct tl_fx *f, const char *key)
 {
   struct tl_reply r;
   tl_call(&f->s, "GET", "/v1/clock", key, NULL, NULL, &r);
@@ -72,7 +50,7 @@ static struct shown get_clock(struct fx *f, const char *key)
   return c;
 }
 
-static void post_ok(struct fx *f, const char *idem, const char *body, struct shown *out)
+static void post_ok(struct tl_fx *f, const char *idem, const char *body, struct shown *out)
 {
   struct tl_reply r;
   tl_call(&f->s, "POST", "/v1/admin/clock", f->admin, idem, body, &r);
@@ -86,7 +64,7 @@ static void post_ok(struct fx *f, const char *idem, const char *body, struct sho
 /* Public, and on a fresh database the wall clock itself. */
 static void test_get_fresh(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   int64_t before = util_now_ms();
   struct shown c = get_clock(f, NULL);
   int64_t after = util_now_ms();
@@ -105,7 +83,7 @@ static void test_get_fresh(void **state)
 /* advance_seconds 86400: one day ahead, exactly; audited once; a replay does nothing. */
 static void test_advance(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct shown c, g;
   struct tl_reply r;
   char sql[512];
@@ -154,7 +132,7 @@ static void test_advance(void **state)
 /* speed: the time runs faster from now on, without a jump; both members together. */
 static void test_speed(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct shown c, g;
   post_ok(f, "sp-1", "{\"speed\": 3600}", &c);
   assert_int_equal(c.speed, 3600);
@@ -181,7 +159,7 @@ static void test_speed(void **state)
  */
 static void test_business_days(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct shown c;
   assert_int_equal(tl_sql_int(&f->s, "WITH u AS (UPDATE clock SET anchor_wall = clock_timestamp(),"
                                      " anchor_virtual = '2030-05-24 14:00:00+00', speed = 1"
@@ -205,7 +183,7 @@ static void test_business_days(void **state)
 /* Bad bodies: 400, the clock unchanged; the roles. */
 static void test_refused(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   static const struct {
     const char *body;
@@ -260,11 +238,11 @@ static void test_refused(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_get_fresh, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_advance, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_speed, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_business_days, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_get_fresh, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_advance, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_speed, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_business_days, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_refused, setup, tl_fx_free),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

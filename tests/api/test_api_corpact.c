@@ -17,13 +17,7 @@
 #define T0  1903867200000LL /* 2030-05-01T12:00:00Z */
 #define EFF 1906723800000LL /* 2030-06-03T13:30:00Z */
 
-struct fx {
-  struct tl_server s;
-  char admin[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX], auditor[API_KEY_TEXT_MAX];
-  int64_t admin_id;
-};
-
-static void clock_to(struct fx *f, int64_t ms)
+static void clock_to(struct tl_fx *f, int64_t ms)
 {
   char sql[256];
   snprintf(sql, sizeof sql,
@@ -35,15 +29,8 @@ static void clock_to(struct fx *f, int64_t ms)
 
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
+  struct tl_fx *f = tl_fx_new(state, "apicorpact", false);
   struct tl_reply r;
-  assert_non_null(f);
-  *state = f;
-  log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  tl_server_start("apicorpact", &f->s);
-  f->admin_id = tl_principal(&f->s, "Issuer Ops", API_ROLE_ISSUER_ADMIN, f->admin);
-  tl_principal(&f->s, "First AP", API_ROLE_AP, f->ap);
-  tl_principal(&f->s, "Auditor", API_ROLE_AUDITOR, f->auditor);
   tl_call(&f->s, "POST", "/v1/admin/instruments", f->admin, "setup-tsla",
           "{\"symbol\":\"TSLA\",\"isin\":\"US88160R1014\",\"token_symbol\":\"TSLAx\","
           "\"mint_policy\":\"at_fill\",\"burn_policy\":\"at_payout\",\"min_order_qty\":\"1\","
@@ -53,22 +40,6 @@ static int setup(void **state)
   tl_reply_free(&r);
   clock_to(f, T0);
   return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fx *f = *state;
-  if (f != NULL)
-    tl_server_stop(&f->s);
-  free(f);
-  return 0;
-}
-
-static long long count(struct fx *f, const char *table)
-{
-  char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-  return tl_sql_int(&f->s, sql);
 }
 
 static const char split_body[] = "{\"type\":\"split\",\"ratio_new\":\"2\",\"ratio_old\":\"1\","
@@ -93,10 +64,10 @@ static void split_json(char *out, size_t size, yajl_val a, const char *status, c
 
 static void test_lifecycle(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r, r2;
   char want[2048], body[2200], sql[1024], path[128];
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
 
   /* Announce: 201, exact JSON, audited. */
   tl_call(&f->s, "POST", "/v1/admin/instruments/TSLA/corporate-actions", f->admin, "ca1",
@@ -110,7 +81,7 @@ static void test_lifecycle(void **state)
   split_json(want, sizeof want, a, "announced", "null", "null", "null");
   snprintf(body, sizeof body, "{\"corporate_action\":%s}", want);
   assert_string_equal(r.body, body);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM audit_log WHERE seq = %lld AND principal = %lld AND action ="
            " 'corporate_action.announce' AND target = 'corporate_action:%lld' AND details LIKE"
@@ -132,7 +103,7 @@ static void test_lifecycle(void **state)
           &r2);
   tl_expect_error(&r2, 409, ERR_API_IDEMPOTENCY_CONFLICT, NULL);
   tl_reply_free(&r2);
-  assert_int_equal(count(f, "corporate_actions"), 1);
+  assert_int_equal(tl_count(&f->s, "corporate_actions"), 1);
 
   /* Every role lists it. */
   const char *readers[] = {f->admin, f->ap, f->auditor};
@@ -213,7 +184,7 @@ static void test_lifecycle(void **state)
 /* A cash dividend announced with its dates, then cancelled with a reason. */
 static void test_dividend_cancel(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char path[128];
   tl_call(&f->s, "POST", "/v1/admin/instruments/TSLA/corporate-actions", f->admin, "d1",
@@ -257,12 +228,12 @@ static void test_dividend_cancel(void **state)
 /* Wrong roles, no key, unknown symbols and ids, bad bodies: nothing changes. */
 static void test_refusals(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   const char *tables[] = {"corporate_actions", "audit_log", "api_idempotency"};
   long long before[3];
   for (int t = 0; t < 3; t++)
-    before[t] = count(f, tables[t]);
+    before[t] = tl_count(&f->s, tables[t]);
   const char *writes[] = {
       "/v1/admin/instruments/TSLA/corporate-actions", "/v1/admin/corporate-actions/1/schedule",
       "/v1/admin/corporate-actions/1/cancel", "/v1/admin/corporate-actions/1/reconcile"};
@@ -364,13 +335,13 @@ static void test_refusals(void **state)
     tl_reply_free(&r);
   }
   for (int t = 0; t < 3; t++)
-    assert_int_equal(count(f, tables[t]), before[t]);
+    assert_int_equal(tl_count(&f->s, tables[t]), before[t]);
 }
 
 /* Raw supply from the built-in ledger, the multiplier, displayed supply and liability. */
 static void test_instrument_figures(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   struct chain_ledger *l = NULL;
   struct money one = {.v = 1, .scale = 18};
@@ -408,10 +379,10 @@ static void test_instrument_figures(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dividend_cancel, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_instrument_figures, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lifecycle, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_dividend_cancel, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_refusals, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_instrument_figures, setup, tl_fx_free),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,39 +14,10 @@
 
 #include "tests/api/api_testlib.h"
 
-struct fx {
-  struct tl_server s;
-  char admin[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX], auditor[API_KEY_TEXT_MAX];
-  int64_t admin_id;
-};
-
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  *state = f;
-  log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  tl_server_start("apiinstr", &f->s);
-  f->admin_id = tl_principal(&f->s, "Issuer Ops", API_ROLE_ISSUER_ADMIN, f->admin);
-  tl_principal(&f->s, "First AP", API_ROLE_AP, f->ap);
-  tl_principal(&f->s, "Auditor", API_ROLE_AUDITOR, f->auditor);
+  tl_fx_new(state, "apiinstr", false);
   return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fx *f = *state;
-  if (f != NULL)
-    tl_server_stop(&f->s);
-  free(f);
-  return 0;
-}
-
-static long long count(struct fx *f, const char *table)
-{
-  char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-  return tl_sql_int(&f->s, sql);
 }
 
 static const char tsla_body[] =
@@ -75,10 +46,10 @@ static void tsla_json(char *out, size_t size, yajl_val inst, const char *fee_rat
 
 static void test_create_get_list(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r, r2;
   char want[2048], sql[1024];
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   tl_call(&f->s, "POST", "/v1/admin/instruments", f->admin, "i1", tsla_body, &r);
   assert_int_equal(r.status, 201);
   yajl_val v = tl_json(&r);
@@ -94,7 +65,7 @@ static void test_create_get_list(void **state)
                                      "= 25 AND multiplier = 1 AND token_symbol = 'TSLAx'"),
                    1);
   /* Audited once, with the knobs. */
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM audit_log WHERE seq = %lld AND principal = %lld AND action = "
            "'instrument.create' AND target = 'instrument:TSLA' AND details = "
@@ -120,8 +91,8 @@ static void test_create_get_list(void **state)
           &r2);
   tl_expect_error(&r2, 409, ERR_API_IDEMPOTENCY_CONFLICT, NULL);
   tl_reply_free(&r2);
-  assert_int_equal(count(f, "instruments"), 1);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "instruments"), 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   /* Taken symbol (another key): 409 api_conflict. */
   tl_call(&f->s, "POST", "/v1/admin/instruments", f->admin, "i1b", tsla_body, &r2);
   tl_expect_error(&r2, 409, ERR_API_CONFLICT, "exists");
@@ -194,7 +165,7 @@ static void test_create_get_list(void **state)
 
 static void test_bad_bodies_change_nothing(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
 #define BASE                                                                                       \
   "\"symbol\":\"NVDA\",\"token_symbol\":\"NVDAx\",\"mint_policy\":\"at_fill\","                    \
@@ -264,22 +235,22 @@ static void test_bad_bodies_change_nothing(void **state)
   const char *tables[] = {"instruments", "audit_log", "api_idempotency"};
   long long before[3];
   for (int t = 0; t < 3; t++)
-    before[t] = count(f, tables[t]);
+    before[t] = tl_count(&f->s, tables[t]);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tl_call(&f->s, "POST", "/v1/admin/instruments", f->admin, "bad-1", cases[i].body, &r);
     tl_expect_error(&r, 400, cases[i].code, cases[i].part);
     tl_reply_free(&r);
   }
   for (int t = 0; t < 3; t++)
-    assert_int_equal(count(f, tables[t]), before[t]);
+    assert_int_equal(tl_count(&f->s, tables[t]), before[t]);
 }
 
 static void test_update(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char want[2048], body[2200], sql[512];
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   tl_call(&f->s, "POST", "/v1/admin/instruments/TSLA", f->admin, "u1",
           "{\"fee_rate\":\"0.001\",\"out_of_hours\":\"queue\"}", &r);
   assert_int_equal(r.status, 200);
@@ -295,7 +266,7 @@ static void test_update(void **state)
   tl_call(&f->s, "GET", "/v1/instruments/TSLA", f->auditor, NULL, NULL, &r);
   assert_string_equal(r.body, body);
   tl_reply_free(&r);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM audit_log WHERE seq = %lld AND action = 'instrument.update' AND "
            "target = 'instrument:TSLA' AND details LIKE "
@@ -329,7 +300,7 @@ static void test_update(void **state)
       {"/v1/admin/instruments/TSLA", "{\"fee_flat\":\"-5\"}", 400, ERR_API_FIELD, "fee_flat"},
       {"/v1/admin/instruments/NOPE", "{\"fee_flat\":\"5\"}", 404, ERR_API_NOT_FOUND, NULL},
   };
-  long long idem = count(f, "api_idempotency");
+  long long idem = tl_count(&f->s, "api_idempotency");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tl_call(&f->s, "POST", cases[i].path, f->admin, "u-bad", cases[i].body, &r);
     tl_expect_error(&r, cases[i].status, cases[i].code, cases[i].part);
@@ -338,8 +309,8 @@ static void test_update(void **state)
   tl_call(&f->s, "GET", "/v1/instruments/TSLA", f->auditor, NULL, NULL, &r);
   assert_string_equal(r.body, body);
   tl_reply_free(&r);
-  assert_int_equal(count(f, "audit_log"), audits + 1);
-  assert_int_equal(count(f, "api_idempotency"), idem);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 1);
+  assert_int_equal(tl_count(&f->s, "api_idempotency"), idem);
   /* Both limits at once: checked together. */
   tl_call(&f->s, "POST", "/v1/admin/instruments/TSLA", f->admin, "u2",
           "{\"min_order_qty\":\"0.5\",\"max_order_qty\":\"0.5\"}", &r);
@@ -354,10 +325,10 @@ static void test_update(void **state)
 
 static void test_roles(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   const char *writers[] = {f->ap, f->auditor};
-  long long before = count(f, "audit_log");
+  long long before = tl_count(&f->s, "audit_log");
   for (int i = 0; i < 2; i++) {
     tl_call(&f->s, "POST", "/v1/admin/instruments", writers[i], "w1", tsla_body, &r);
     tl_expect_error(&r, 403, ERR_API_FORBIDDEN, NULL);
@@ -383,11 +354,11 @@ static void test_roles(void **state)
     assert_int_equal(r.status, 401);
     tl_reply_free(&r);
   }
-  assert_int_equal(count(f, "audit_log"), before);
-  assert_int_equal(count(f, "pauses"), 0);
+  assert_int_equal(tl_count(&f->s, "audit_log"), before);
+  assert_int_equal(tl_count(&f->s, "pauses"), 0);
 }
 
-static void set_pause(struct fx *f, const char *idem, const char *scope, const char *kind,
+static void set_pause(struct tl_fx *f, const char *idem, const char *scope, const char *kind,
                       bool paused, const char *reason, char *at, size_t at_size)
 {
   struct tl_reply r;
@@ -409,10 +380,10 @@ static void set_pause(struct fx *f, const char *idem, const char *scope, const c
 
 static void test_pauses(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char a1[API_TIME_STR + 8], a2[API_TIME_STR + 8], a3[API_TIME_STR + 8], want[1024], sql[512];
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   tl_call(&f->s, "GET", "/v1/pauses", f->ap, NULL, NULL, &r);
   assert_string_equal(r.body, "{\"items\":[]}");
   tl_reply_free(&r);
@@ -439,12 +410,12 @@ static void test_pauses(void **state)
            (long long)f->admin_id, a1);
   assert_string_equal(r.body, want);
   tl_reply_free(&r);
-  assert_int_equal(count(f, "pauses"), 3);
+  assert_int_equal(tl_count(&f->s, "pauses"), 3);
   assert_int_equal(tl_sql_int(&f->s, "SELECT count(*) FROM pauses WHERE instrument IS NULL AND "
                                      "kind = 'mint' AND NOT paused AND reason = 'window over'"),
                    1);
   /* Every change audited, in order. */
-  assert_int_equal(count(f, "audit_log"), audits + 5);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits + 5);
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM audit_log WHERE seq = %lld AND principal = %lld AND action = "
            "'pause.set' AND target = 'pause:global:mint' AND details = "
@@ -487,14 +458,14 @@ static void test_pauses(void **state)
       {"{\"scope\":\"global\",\"kind\":\"mint\",\"paused\":true,\"reason\":\"x\",\"until\":1}",
        "\"until\"", ERR_API_UNKNOWN_FIELD},
   };
-  long long n_audit = count(f, "audit_log");
+  long long n_audit = tl_count(&f->s, "audit_log");
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tl_call(&f->s, "POST", "/v1/admin/pauses", f->admin, "p-bad", cases[i].body, &r);
     tl_expect_error(&r, 400, cases[i].code, cases[i].part);
     tl_reply_free(&r);
   }
-  assert_int_equal(count(f, "audit_log"), n_audit);
-  assert_int_equal(count(f, "pauses"), 3);
+  assert_int_equal(tl_count(&f->s, "audit_log"), n_audit);
+  assert_int_equal(tl_count(&f->s, "pauses"), 3);
 }
 
 int main(void)
@@ -506,7 +477,7 @@ int main(void)
   };
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || sodium_init() < 0)
     return 1;
-  int rc = cmocka_run_group_tests(tests, setup, teardown);
+  int rc = cmocka_run_group_tests(tests, setup, tl_fx_free);
   curl_global_cleanup();
   return rc;
 }

@@ -36,7 +36,7 @@ static void mint_json(char *out, size_t size, yajl_val o, const char *client_ref
            "\"session_date\":\"2025-07-01\",\"cash_deadline\":\"2025-07-01T19:30:00.000Z\","
            "\"cancel_requested\":false,\"attention\":null,\"client_ref\":%s,\"signed\":false,"
            "\"signing_key\":null,\"created\":\"%s\",\"updated\":\"%s\"}",
-           tl_int(o, "id", NULL, NULL), tl_str(o, "state_since", NULL, NULL), (long long)afx.ap1_id,
+           tl_int(o, "id", NULL, NULL), tl_str(o, "state_since", NULL, NULL), (long long)afx.ap_id,
            client_ref, tl_str(o, "created", NULL, NULL), tl_str(o, "updated", NULL, NULL));
 }
 
@@ -61,19 +61,19 @@ static void test_mint(void **state)
   (void)state;
   struct tl_reply r, r2;
   char path[64];
-  tl_call(&afx.s, "POST", "/v1/orders/mint", afx.ap1, "m1", mint_body, &r);
+  tl_call(&afx.s, "POST", "/v1/orders/mint", afx.ap, "m1", mint_body, &r);
   expect_order_reply(&r, 201, "\"r1\"");
   yajl_val v = tl_json(&r);
   long long id = tl_int(v, "order", "id", NULL);
   yajl_tree_free(v);
   /* Replay: the stored reply; another body under the key: 409, nothing changed. */
-  tl_call(&afx.s, "POST", "/v1/orders/mint", afx.ap1, "m1", mint_body, &r2);
+  tl_call(&afx.s, "POST", "/v1/orders/mint", afx.ap, "m1", mint_body, &r2);
   assert_int_equal(r2.status, 201);
   assert_string_equal(r2.replayed, "true");
   assert_string_equal(r2.body, r.body);
   tl_reply_free(&r2);
   long long rows = afx_rows();
-  tl_call(&afx.s, "POST", "/v1/orders/mint", afx.ap1, "m1",
+  tl_call(&afx.s, "POST", "/v1/orders/mint", afx.ap, "m1",
           "{\"symbol\":\"AAPL\",\"quantity\":\"11\",\"limit_price\":\"200\",\"wallet\":\"" AFX_W1
           "\"}",
           &r2);
@@ -83,7 +83,7 @@ static void test_mint(void **state)
   assert_int_equal(afx_int("SELECT count(*) FROM orders"), 1);
   /* Read back by the AP, the admin and the auditor: the same order. */
   snprintf(path, sizeof path, "/v1/orders/%lld", id);
-  const char *readers[] = {afx.ap1, afx.admin, afx.auditor};
+  const char *readers[] = {afx.ap, afx.admin, afx.auditor};
   for (int i = 0; i < 3; i++) {
     tl_call(&afx.s, "GET", path, readers[i], NULL, NULL, &r2);
     expect_order_reply(&r2, 200, "\"r1\"");
@@ -109,7 +109,7 @@ static void test_events(void **state)
   char path[64], want[2048];
   int64_t id = afx_mint("e1");
   snprintf(path, sizeof path, "/v1/orders/%lld/events", (long long)id);
-  tl_call(&afx.s, "GET", path, afx.ap1, NULL, NULL, &r);
+  tl_call(&afx.s, "GET", path, afx.ap, NULL, NULL, &r);
   assert_int_equal(r.status, 200);
   yajl_val v = tl_json(&r);
   yajl_val items = tl_get(v, "items", NULL, NULL);
@@ -132,8 +132,8 @@ static void test_events(void **state)
            "{\"id\":%lld,\"seq\":3,\"from_state\":\"validated\",\"to_state\":\"awaiting_cash\","
            "\"actor\":\"api:%lld\",\"detail\":{\"cash_required\": \"2011.25\", "
            "\"cash_deadline_ms\": 1751398200000},\"at\":\"%s\"}],\"next_cursor\":null}",
-           e1, (long long)afx.ap1_id, atc, e1 + 1, (long long)afx.ap1_id, at2, e1 + 2,
-           (long long)afx.ap1_id, at3);
+           e1, (long long)afx.ap_id, atc, e1 + 1, (long long)afx.ap_id, at2, e1 + 2,
+           (long long)afx.ap_id, at3);
   assert_string_equal(r.body, want);
   yajl_tree_free(v);
   tl_reply_free(&r);
@@ -201,24 +201,12 @@ static void test_redeem(void **state)
   int64_t id = afx_redeem("r3");
   char path[64];
   snprintf(path, sizeof path, "/v1/orders/%lld", (long long)id);
-  tl_call(&afx.s, "GET", path, afx.ap1, NULL, NULL, &r);
+  tl_call(&afx.s, "GET", path, afx.ap, NULL, NULL, &r);
   v = tl_json(&r);
   assert_true(YAJL_IS_NULL(tl_get(v, "order", "limit_price", NULL)));
   assert_string_equal(tl_str(v, "order", "burn_policy", NULL), "on_receipt");
   yajl_tree_free(v);
   tl_reply_free(&r);
-}
-
-/* A POST that must answer @status/@code and change nothing. */
-static void post_refused(const char *path, const char *key, const char *idem, const char *body,
-                         long status, int code, const char *hint)
-{
-  struct tl_reply r;
-  long long rows = afx_rows();
-  tl_call(&afx.s, "POST", path, key, idem, body, &r);
-  tl_expect_error(&r, status, code, hint);
-  tl_reply_free(&r);
-  assert_int_equal(afx_rows(), rows);
 }
 
 static void test_roles(void **state)
@@ -230,28 +218,28 @@ static void test_roles(void **state)
   const char *mb = mint_body;
   const char *rb = "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"wallet\":\"" AFX_W1 "\"}";
   /* Creation: the AP only. */
-  post_refused("/v1/orders/mint", afx.admin, "k1", mb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused("/v1/orders/mint", afx.auditor, "k1", mb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused("/v1/orders/redeem", afx.admin, "k1", rb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused("/v1/orders/redeem", afx.auditor, "k1", rb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused("/v1/orders/mint", NULL, "k1", mb, 401, ERR_API_UNAUTHORIZED, NULL);
-  post_refused("/v1/orders/mint", "bsk_0000000000000000_xxxx", "k1", mb, 401, ERR_API_UNAUTHORIZED,
-               NULL);
+  afx_post_refused("/v1/orders/mint", afx.admin, "k1", mb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused("/v1/orders/mint", afx.auditor, "k1", mb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused("/v1/orders/redeem", afx.admin, "k1", rb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused("/v1/orders/redeem", afx.auditor, "k1", rb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused("/v1/orders/mint", NULL, "k1", mb, 401, ERR_API_UNAUTHORIZED, NULL);
+  afx_post_refused("/v1/orders/mint", "bsk_0000000000000000_xxxx", "k1", mb, 401,
+                   ERR_API_UNAUTHORIZED, NULL);
   /* Cancel: the AP (own) and the admin; not the auditor; another AP: 404. */
   snprintf(p, sizeof p, "/v1/orders/%lld/cancel", (long long)id);
-  post_refused(p, afx.auditor, "k2", "{}", 403, ERR_API_FORBIDDEN, NULL);
-  post_refused(p, afx.ap2, "k2", "{}", 404, ERR_ORDER_NOT_FOUND, NULL);
-  post_refused(p, NULL, "k2", "{}", 401, ERR_API_UNAUTHORIZED, NULL);
+  afx_post_refused(p, afx.auditor, "k2", "{}", 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused(p, afx.ap2, "k2", "{}", 404, ERR_ORDER_NOT_FOUND, NULL);
+  afx_post_refused(p, NULL, "k2", "{}", 401, ERR_API_UNAUTHORIZED, NULL);
   /* Cash: the admin only. */
   snprintf(p, sizeof p, "/v1/admin/orders/%lld/funding", (long long)id);
   const char *fb = "{\"amount\":\"10\",\"bank_ref\":\"B1\"}";
-  post_refused(p, afx.ap1, "k3", fb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused(p, afx.ap2, "k3", fb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused(p, afx.auditor, "k3", fb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused(p, afx.ap, "k3", fb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused(p, afx.ap2, "k3", fb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused(p, afx.auditor, "k3", fb, 403, ERR_API_FORBIDDEN, NULL);
   snprintf(p, sizeof p, "/v1/admin/orders/%lld/payouts", (long long)id);
   const char *pb = "{\"kind\":\"refund\",\"amount\":\"10\",\"bank_ref\":\"B1\"}";
-  post_refused(p, afx.ap1, "k4", pb, 403, ERR_API_FORBIDDEN, NULL);
-  post_refused(p, afx.auditor, "k4", pb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused(p, afx.ap, "k4", pb, 403, ERR_API_FORBIDDEN, NULL);
+  afx_post_refused(p, afx.auditor, "k4", pb, 403, ERR_API_FORBIDDEN, NULL);
   /* Reads: every role; no key 401. */
   for (int i = 0; i < 3; i++) {
     if (i == 0)
@@ -261,7 +249,7 @@ static void test_roles(void **state)
     tl_call(&afx.s, "GET", p, NULL, NULL, NULL, &r);
     tl_expect_error(&r, 401, ERR_API_UNAUTHORIZED, NULL);
     tl_reply_free(&r);
-    const char *keys[] = {afx.ap1, afx.admin, afx.auditor};
+    const char *keys[] = {afx.ap, afx.admin, afx.auditor};
     for (int k = 0; k < 3; k++) {
       tl_call(&afx.s, "GET", p, keys[k], NULL, NULL, &r);
       assert_int_equal(r.status, 200);
@@ -269,7 +257,7 @@ static void test_roles(void **state)
     }
   }
   /* Wrong methods. */
-  tl_call(&afx.s, "GET", "/v1/orders/mint", afx.ap1, NULL, NULL, &r);
+  tl_call(&afx.s, "GET", "/v1/orders/mint", afx.ap, NULL, NULL, &r);
   assert_true(r.status == 404 || r.status == 405);
   tl_reply_free(&r);
   assert_int_equal(afx_int("SELECT count(*) FROM orders"), 1);
@@ -280,14 +268,14 @@ static void test_bad_input(void **state)
   (void)state;
   const char *m = "/v1/orders/mint";
   char big[70000];
-  post_refused(m, afx.ap1, "b1", "{\"symbol\":\"AAPL\",", 400, ERR_API_BAD_JSON, NULL);
-  post_refused(m, afx.ap1, "b1", "[1,2]", 400, ERR_API_BAD_JSON, NULL);
-  post_refused(m, afx.ap1, "b1", "", 400, ERR_API_FIELD, "symbol");
+  afx_post_refused(m, afx.ap, "b1", "{\"symbol\":\"AAPL\",", 400, ERR_API_BAD_JSON, NULL);
+  afx_post_refused(m, afx.ap, "b1", "[1,2]", 400, ERR_API_BAD_JSON, NULL);
+  afx_post_refused(m, afx.ap, "b1", "", 400, ERR_API_FIELD, "symbol");
   memset(big, ' ', sizeof big - 1);
   big[0] = '{';
   big[sizeof big - 2] = '}';
   big[sizeof big - 1] = '\0';
-  post_refused(m, afx.ap1, "b1", big, 413, ERR_API_BODY_TOO_LARGE, NULL);
+  afx_post_refused(m, afx.ap, "b1", big, 413, ERR_API_BODY_TOO_LARGE, NULL);
   /* Amounts: a number, negative, zero, over-precise, overflowing, exponent. */
   static const char *const qtys[] = {"10",
                                      "\"-1\"",
@@ -305,7 +293,7 @@ static void test_bad_input(void **state)
              "{\"symbol\":\"AAPL\",\"quantity\":%s,\"limit_price\":\"200\",\"wallet\":\"" AFX_W1
              "\"}",
              qtys[i]);
-    post_refused(m, afx.ap1, "b2", b, 400, ERR_API_FIELD, "quantity");
+    afx_post_refused(m, afx.ap, "b2", b, 400, ERR_API_FIELD, "quantity");
   }
   static const char *const prices[] = {"\"-200\"", "\"0\"", "\"200.0000001\"", "200", "\"\""};
   for (size_t i = 0; i < sizeof prices / sizeof prices[0]; i++) {
@@ -314,45 +302,51 @@ static void test_bad_input(void **state)
              "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":%s,\"wallet\":\"" AFX_W1
              "\"}",
              prices[i]);
-    post_refused(m, afx.ap1, "b3", b, 400, ERR_API_FIELD, "limit_price");
+    afx_post_refused(m, afx.ap, "b3", b, 400, ERR_API_FIELD, "limit_price");
   }
   /* A mint without a limit price; unknown and duplicate members; bad wallet and symbol. */
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"wallet\":\"" AFX_W1 "\"}", 400,
-               ERR_API_FIELD, "limit_price");
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
-               "\",\"ap\":7}",
-               400, ERR_API_UNKNOWN_FIELD, "ap");
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL\",\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\","
-               "\"wallet\":\"" AFX_W1 "\"}",
-               400, ERR_API_BAD_JSON, NULL);
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"0x12\"}",
-               400, ERR_API_FIELD, "wallet");
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL'; DROP TABLE orders; --\",\"quantity\":\"1\",\"limit_price\":"
-               "\"2\",\"wallet\":\"" AFX_W1 "\"}",
-               400, ERR_API_FIELD, "symbol");
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
-               "\",\"client_ref\":\"12345678901234567890123456789012345678901234567890123456789"
-               "012345\"}",
-               400, ERR_API_FIELD, "client_ref");
-  post_refused(m, afx.ap1, "b4",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
-               "\",\"client_ref\":\"a\\u0001b\"}",
-               400, ERR_API_FIELD, "client_ref");
+  afx_post_refused(m, afx.ap, "b4",
+                   "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"wallet\":\"" AFX_W1 "\"}", 400,
+                   ERR_API_FIELD, "limit_price");
+  afx_post_refused(
+      m, afx.ap, "b4",
+      "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
+      "\",\"ap\":7}",
+      400, ERR_API_UNKNOWN_FIELD, "ap");
+  afx_post_refused(
+      m, afx.ap, "b4",
+      "{\"symbol\":\"AAPL\",\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\","
+      "\"wallet\":\"" AFX_W1 "\"}",
+      400, ERR_API_BAD_JSON, NULL);
+  afx_post_refused(
+      m, afx.ap, "b4",
+      "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"0x12\"}", 400,
+      ERR_API_FIELD, "wallet");
+  afx_post_refused(
+      m, afx.ap, "b4",
+      "{\"symbol\":\"AAPL'; DROP TABLE orders; --\",\"quantity\":\"1\",\"limit_price\":"
+      "\"2\",\"wallet\":\"" AFX_W1 "\"}",
+      400, ERR_API_FIELD, "symbol");
+  afx_post_refused(
+      m, afx.ap, "b4",
+      "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
+      "\",\"client_ref\":\"12345678901234567890123456789012345678901234567890123456789"
+      "012345\"}",
+      400, ERR_API_FIELD, "client_ref");
+  afx_post_refused(
+      m, afx.ap, "b4",
+      "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
+      "\",\"client_ref\":\"a\\u0001b\"}",
+      400, ERR_API_FIELD, "client_ref");
   /* No Idempotency-Key. */
   struct tl_reply r;
   long long rows = afx_rows();
-  tl_call(&afx.s, "POST", m, afx.ap1, NULL, mint_body, &r);
+  tl_call(&afx.s, "POST", m, afx.ap, NULL, mint_body, &r);
   tl_expect_error(&r, 400, ERR_API_IDEMPOTENCY_REQUIRED, NULL);
   tl_reply_free(&r);
   assert_int_equal(afx_rows(), rows);
   /* SQL metacharacters in client_ref are kept as they are. */
-  tl_call(&afx.s, "POST", m, afx.ap1, "b5",
+  tl_call(&afx.s, "POST", m, afx.ap, "b5",
           "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
           "\",\"client_ref\":\"x'); DELETE FROM orders; --\\\"\"}",
           &r);
@@ -379,31 +373,31 @@ static void test_rules(void **state)
 {
   (void)state;
   const char *m = "/v1/orders/mint";
-  post_refused(m, afx.ap1, "u1",
-               "{\"symbol\":\"MSFT\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
-               "\"}",
-               404, ERR_ORDER_INSTRUMENT, NULL);
-  post_refused(m, afx.ap1, "u1",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W2
-               "\"}",
-               422, ERR_ORDER_WALLET, NULL);
-  post_refused(m, afx.ap1, "u1",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"1000.5\",\"limit_price\":\"2\",\"wallet\":"
-               "\"" AFX_W1 "\"}",
-               422, ERR_ORDER_SIZE, NULL);
-  post_refused(m, afx.ap1, "u1",
-               "{\"symbol\":\"AAPL\",\"quantity\":\"10\",\"limit_price\":"
-               "\"999999999999999999\",\"wallet\":\"" AFX_W1 "\"}",
-               422, ERR_ORDER_CASH, NULL);
+  afx_post_refused(
+      m, afx.ap, "u1",
+      "{\"symbol\":\"MSFT\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1 "\"}",
+      404, ERR_ORDER_INSTRUMENT, NULL);
+  afx_post_refused(
+      m, afx.ap, "u1",
+      "{\"symbol\":\"AAPL\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W2 "\"}",
+      422, ERR_ORDER_WALLET, NULL);
+  afx_post_refused(m, afx.ap, "u1",
+                   "{\"symbol\":\"AAPL\",\"quantity\":\"1000.5\",\"limit_price\":\"2\",\"wallet\":"
+                   "\"" AFX_W1 "\"}",
+                   422, ERR_ORDER_SIZE, NULL);
+  afx_post_refused(m, afx.ap, "u1",
+                   "{\"symbol\":\"AAPL\",\"quantity\":\"10\",\"limit_price\":"
+                   "\"999999999999999999\",\"wallet\":\"" AFX_W1 "\"}",
+                   422, ERR_ORDER_CASH, NULL);
   afx_sql("INSERT INTO pauses (instrument, kind, paused, reason) VALUES (NULL, 'mint', true, 'x')");
-  post_refused(m, afx.ap1, "u1", mint_body, 409, ERR_ORDER_PAUSED, NULL);
+  afx_post_refused(m, afx.ap, "u1", mint_body, 409, ERR_ORDER_PAUSED, NULL);
   afx_sql("UPDATE pauses SET paused = false");
   /* 16:30 New York: AAPL refuses, TSLA queues for Wednesday. */
   afx_sql("UPDATE clock SET anchor_wall = clock_timestamp(), anchor_virtual = "
           "'2025-07-01T20:30:00Z'");
-  post_refused(m, afx.ap1, "u1", mint_body, 422, ERR_ORDER_HOURS, NULL);
+  afx_post_refused(m, afx.ap, "u1", mint_body, 422, ERR_ORDER_HOURS, NULL);
   struct tl_reply r;
-  tl_call(&afx.s, "POST", m, afx.ap1, "u1",
+  tl_call(&afx.s, "POST", m, afx.ap, "u1",
           "{\"symbol\":\"TSLA\",\"quantity\":\"1\",\"limit_price\":\"2\",\"wallet\":\"" AFX_W1
           "\"}",
           &r);
@@ -433,15 +427,15 @@ static void test_list(void **state)
     const char *path, *key;
     int n;
   } cases[] = {
-      {"/v1/orders", afx.ap1, 2},
+      {"/v1/orders", afx.ap, 2},
       {"/v1/orders", afx.ap2, 1},
       {"/v1/orders", afx.admin, 3},
       {"/v1/orders", afx.auditor, 3},
       {"/v1/orders?kind=redeem", afx.admin, 1},
       {"/v1/orders?state=awaiting_cash", afx.admin, 2},
       {"/v1/orders?symbol=AAPLx", afx.admin, 2},
-      {"/v1/orders?symbol=TSLA&kind=mint", afx.ap1, 0},
-      {"/v1/orders?state=cancelled", afx.ap1, 0},
+      {"/v1/orders?symbol=TSLA&kind=mint", afx.ap, 0},
+      {"/v1/orders?state=cancelled", afx.ap, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tl_call(&afx.s, "GET", cases[i].path, cases[i].key, NULL, NULL, &r);
@@ -454,7 +448,7 @@ static void test_list(void **state)
   }
   char p[128];
   snprintf(p, sizeof p, "/v1/orders?ap=%lld", (long long)afx.ap2_id);
-  tl_call(&afx.s, "GET", p, afx.ap1, NULL, NULL, &r);
+  tl_call(&afx.s, "GET", p, afx.ap, NULL, NULL, &r);
   tl_expect_error(&r, 403, ERR_API_FORBIDDEN, "ap");
   tl_reply_free(&r);
   tl_call(&afx.s, "GET", p, afx.auditor, NULL, NULL, &r);
@@ -463,14 +457,14 @@ static void test_list(void **state)
   yajl_tree_free(v);
   tl_reply_free(&r);
   /* Pages of one: m1, then r1 (the AP's own), then the end. */
-  tl_call(&afx.s, "GET", "/v1/orders?limit=1", afx.ap1, NULL, NULL, &r);
+  tl_call(&afx.s, "GET", "/v1/orders?limit=1", afx.ap, NULL, NULL, &r);
   v = tl_json(&r);
   yajl_val items = tl_get(v, "items", NULL, NULL);
   assert_int_equal(tl_int(YAJL_GET_ARRAY(items)->values[0], "id", NULL, NULL), m1);
   snprintf(p, sizeof p, "/v1/orders?limit=1&cursor=%s", tl_str(v, "next_cursor", NULL, NULL));
   yajl_tree_free(v);
   tl_reply_free(&r);
-  tl_call(&afx.s, "GET", p, afx.ap1, NULL, NULL, &r);
+  tl_call(&afx.s, "GET", p, afx.ap, NULL, NULL, &r);
   v = tl_json(&r);
   items = tl_get(v, "items", NULL, NULL);
   assert_int_equal(tl_int(YAJL_GET_ARRAY(items)->values[0], "id", NULL, NULL), r1);
@@ -489,9 +483,9 @@ static void test_signed(void **state)
   sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
   long long key = afx_int("INSERT INTO ap_signing_keys (ap, public_key) VALUES (%lld, '\\x%s')"
                           " RETURNING id",
-                          (long long)afx.ap1_id, hex);
+                          (long long)afx.ap_id, hex);
   /* Unsigned while the AP has a key: 401, nothing stored. */
-  post_refused("/v1/orders/mint", afx.ap1, "s1", mint_body, 401, ERR_ORDER_SIGNATURE, NULL);
+  afx_post_refused("/v1/orders/mint", afx.ap, "s1", mint_body, 401, ERR_ORDER_SIGNATURE, NULL);
   /* Signed over another idempotency key: 401. */
   int n = snprintf(payload, sizeof payload, "backstock-order-v1\nPOST\n/v1/orders/mint\n%s\n%s",
                    "s0", mint_body);
@@ -499,7 +493,7 @@ static void test_signed(void **state)
   sodium_bin2base64(b64, sizeof b64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
   snprintf(header, sizeof header, "X-Backstock-Signature: keyid=%lld,sig=%s", key, b64);
   long long rows = afx_rows();
-  afx_call("POST", "/v1/orders/mint", afx.ap1, "s2", mint_body, header, &r);
+  afx_call("POST", "/v1/orders/mint", afx.ap, "s2", mint_body, header, &r);
   tl_expect_error(&r, 401, ERR_ORDER_SIGNATURE, NULL);
   tl_reply_free(&r);
   assert_int_equal(afx_rows(), rows);
@@ -509,7 +503,7 @@ static void test_signed(void **state)
   crypto_sign_detached(sig, NULL, (unsigned char *)payload, (unsigned long long)n, sk);
   sodium_bin2base64(b64, sizeof b64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
   snprintf(header, sizeof header, "X-Backstock-Signature: keyid=%lld,sig=%s", key, b64);
-  afx_call("POST", "/v1/orders/mint", afx.ap1, "s3", mint_body, header, &r);
+  afx_call("POST", "/v1/orders/mint", afx.ap, "s3", mint_body, header, &r);
   assert_int_equal(r.status, 201);
   yajl_val v = tl_json(&r);
   assert_true(YAJL_IS_TRUE(tl_get(v, "order", "signed", NULL)));
@@ -522,7 +516,7 @@ static void test_signed(void **state)
                            id, payload, n),
                    1);
   /* A malformed header: 401. */
-  afx_call("POST", "/v1/orders/mint", afx.ap1, "s4", mint_body,
+  afx_call("POST", "/v1/orders/mint", afx.ap, "s4", mint_body,
            "X-Backstock-Signature: keyid=1,sig=abc", &r);
   tl_expect_error(&r, 401, ERR_ORDER_SIGNATURE, NULL);
   tl_reply_free(&r);

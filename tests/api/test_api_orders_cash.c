@@ -15,17 +15,6 @@
 #include "issuance/issuance.h"
 #include "tests/api/api_orders_fx.h"
 
-static void post_refused(const char *path, const char *key, const char *idem, const char *body,
-                         long status, int code, const char *hint)
-{
-  struct tl_reply r;
-  long long rows = afx_rows();
-  tl_call(&afx.s, "POST", path, key, idem, body, &r);
-  tl_expect_error(&r, status, code, hint);
-  tl_reply_free(&r);
-  assert_int_equal(afx_rows(), rows);
-}
-
 /* POST that must answer @status: the reply's JSON (free it). */
 static yajl_val post_ok(const char *path, const char *key, const char *idem, const char *body,
                         long status, struct tl_reply *r)
@@ -61,7 +50,7 @@ static void test_funding(void **state)
                            (long long)id),
                    1);
   assert_int_equal(afx_int("SELECT balance * 100 FROM books_accounts WHERE owner = 'ap:%lld'",
-                           (long long)afx.ap1_id),
+                           (long long)afx.ap_id),
                    100025);
   /* The same statement line under a new key: 200, the same movement, nothing written but the key.
    */
@@ -72,8 +61,8 @@ static void test_funding(void **state)
   tl_reply_free(&r);
   assert_int_equal(afx_rows(), rows + 1); /* the idempotency record */
   /* Another amount under that reference: 409. */
-  post_refused(p, afx.admin, "f3", "{\"amount\":\"1000.26\",\"bank_ref\":\"STMT 1/7\"}", 409,
-               ERR_API_CONFLICT, "bank_ref");
+  afx_post_refused(p, afx.admin, "f3", "{\"amount\":\"1000.26\",\"bank_ref\":\"STMT 1/7\"}", 409,
+                   ERR_API_CONFLICT, "bank_ref");
   /* Bad bodies. */
   static const char *const bad[] = {
       "{\"amount\":\"0\",\"bank_ref\":\"B\"}",
@@ -87,15 +76,15 @@ static void test_funding(void **state)
       "0123456\"}",
       "{\"amount\":\"99999999999999999999999999999999999999999\",\"bank_ref\":\"B\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    post_refused(p, afx.admin, "f4", bad[i], 400, ERR_API_FIELD, NULL);
-  post_refused(p, afx.admin, "f4", "{\"amount\":\"1\",\"bank_ref\":\"B\",\"order\":1}", 400,
-               ERR_API_UNKNOWN_FIELD, "order");
-  post_refused(p, afx.admin, "f4", "{\"amount\":\"1\",", 400, ERR_API_BAD_JSON, NULL);
-  post_refused("/v1/admin/orders/999999/funding", afx.admin, "f4",
-               "{\"amount\":\"1\",\"bank_ref\":\"B\"}", 404, ERR_ORDER_NOT_FOUND, NULL);
+    afx_post_refused(p, afx.admin, "f4", bad[i], 400, ERR_API_FIELD, NULL);
+  afx_post_refused(p, afx.admin, "f4", "{\"amount\":\"1\",\"bank_ref\":\"B\",\"order\":1}", 400,
+                   ERR_API_UNKNOWN_FIELD, "order");
+  afx_post_refused(p, afx.admin, "f4", "{\"amount\":\"1\",", 400, ERR_API_BAD_JSON, NULL);
+  afx_post_refused("/v1/admin/orders/999999/funding", afx.admin, "f4",
+                   "{\"amount\":\"1\",\"bank_ref\":\"B\"}", 404, ERR_ORDER_NOT_FOUND, NULL);
   /* Out of range for the column: 422, nothing written. */
-  post_refused(p, afx.admin, "f4", "{\"amount\":\"999999999999999999.99\",\"bank_ref\":\"B\"}", 422,
-               ERR_ORDER_CASH, NULL);
+  afx_post_refused(p, afx.admin, "f4", "{\"amount\":\"999999999999999999.99\",\"bank_ref\":\"B\"}",
+                   422, ERR_ORDER_CASH, NULL);
   /* The rest: cash_received. SQL metacharacters in the reference are kept. */
   v = post_ok(p, afx.admin, "f5",
               "{\"amount\":\"1011\",\"bank_ref\":\"x'); DROP TABLE orders;--\"}", 201, &r);
@@ -106,8 +95,8 @@ static void test_funding(void **state)
   /* A redeem takes no funding. */
   int64_t rid = afx_redeem("m2");
   snprintf(p, sizeof p, "/v1/admin/orders/%lld/funding", (long long)rid);
-  post_refused(p, afx.admin, "f6", "{\"amount\":\"1\",\"bank_ref\":\"B9\"}", 409, ERR_ORDER_STATE,
-               NULL);
+  afx_post_refused(p, afx.admin, "f6", "{\"amount\":\"1\",\"bank_ref\":\"B9\"}", 409,
+                   ERR_ORDER_STATE, NULL);
 }
 
 static void test_refund_cancel(void **state)
@@ -123,13 +112,15 @@ static void test_refund_cancel(void **state)
   yajl_tree_free(v);
   tl_reply_free(&r);
   /* Before the fills only the excess (88.75) may go back; a payout is for redeems. */
-  post_refused(pay, afx.admin, "p1",
-               "{\"kind\":\"refund\",\"amount\":\"88.76\",\"bank_ref\":\"O1\"}", 422,
-               ERR_ORDER_CASH, NULL);
-  post_refused(pay, afx.admin, "p1", "{\"kind\":\"payout\",\"amount\":\"1\",\"bank_ref\":\"O1\"}",
-               400, ERR_API_FIELD, "refund");
-  post_refused(pay, afx.admin, "p1", "{\"kind\":\"bonus\",\"amount\":\"1\",\"bank_ref\":\"O1\"}",
-               400, ERR_API_FIELD, "kind");
+  afx_post_refused(pay, afx.admin, "p1",
+                   "{\"kind\":\"refund\",\"amount\":\"88.76\",\"bank_ref\":\"O1\"}", 422,
+                   ERR_ORDER_CASH, NULL);
+  afx_post_refused(pay, afx.admin, "p1",
+                   "{\"kind\":\"payout\",\"amount\":\"1\",\"bank_ref\":\"O1\"}", 400, ERR_API_FIELD,
+                   "refund");
+  afx_post_refused(pay, afx.admin, "p1",
+                   "{\"kind\":\"bonus\",\"amount\":\"1\",\"bank_ref\":\"O1\"}", 400, ERR_API_FIELD,
+                   "kind");
   v = post_ok(pay, afx.admin, "p2",
               "{\"kind\":\"refund\",\"amount\":\"88.75\",\"bank_ref\":\"O1\"}", 201, &r);
   assert_string_equal(tl_str(v, "movement", "kind", NULL), "refund");
@@ -137,11 +128,11 @@ static void test_refund_cancel(void **state)
   yajl_tree_free(v);
   tl_reply_free(&r);
   /* Another AP cannot cancel it; its AP can, with a reason; not audited (not an admin). */
-  post_refused(c, afx.ap2, "c1", "{}", 404, ERR_ORDER_NOT_FOUND, NULL);
-  post_refused(c, afx.ap1, "c1", "{\"reason\":\"\"}", 400, ERR_API_FIELD, "reason");
-  post_refused(c, afx.ap1, "c1", "{\"why\":\"x\"}", 400, ERR_API_UNKNOWN_FIELD, "why");
+  afx_post_refused(c, afx.ap2, "c1", "{}", 404, ERR_ORDER_NOT_FOUND, NULL);
+  afx_post_refused(c, afx.ap, "c1", "{\"reason\":\"\"}", 400, ERR_API_FIELD, "reason");
+  afx_post_refused(c, afx.ap, "c1", "{\"why\":\"x\"}", 400, ERR_API_UNKNOWN_FIELD, "why");
   long long audits = afx_int("SELECT count(*) FROM audit_log");
-  v = post_ok(c, afx.ap1, "c2", "{\"reason\":\"changed my mind\"}", 200, &r);
+  v = post_ok(c, afx.ap, "c2", "{\"reason\":\"changed my mind\"}", 200, &r);
   assert_string_equal(tl_str(v, "order", "state", NULL), "cancelled");
   yajl_tree_free(v);
   tl_reply_free(&r);
@@ -149,14 +140,14 @@ static void test_refund_cancel(void **state)
   assert_int_equal(afx_int("SELECT count(*) FROM order_events WHERE order_id = %lld AND"
                            " to_state = 'cancelled' AND actor = 'api:%lld' AND"
                            " detail->>'reason' = 'changed my mind'",
-                           (long long)id, (long long)afx.ap1_id),
+                           (long long)id, (long long)afx.ap_id),
                    1);
   /* Cancelled again: 409. */
-  post_refused(c, afx.admin, "c3", "{}", 409, ERR_ORDER_STATE, NULL);
+  afx_post_refused(c, afx.admin, "c3", "{}", 409, ERR_ORDER_STATE, NULL);
   /* Now the whole cash due goes back, and not a cent more. */
-  post_refused(pay, afx.admin, "p3",
-               "{\"kind\":\"refund\",\"amount\":\"2011.26\",\"bank_ref\":\"O2\"}", 422,
-               ERR_ORDER_CASH, NULL);
+  afx_post_refused(pay, afx.admin, "p3",
+                   "{\"kind\":\"refund\",\"amount\":\"2011.26\",\"bank_ref\":\"O2\"}", 422,
+                   ERR_ORDER_CASH, NULL);
   v = post_ok(pay, afx.admin, "p4",
               "{\"kind\":\"refund\",\"amount\":\"2011.25\",\"bank_ref\":\"O2\"}", 201, &r);
   assert_string_equal(tl_str(v, "order", "cash_due", NULL), "0.00");
@@ -173,10 +164,12 @@ static void test_payout(void **state)
   char pay[96];
   int64_t id = afx_redeem("r1");
   snprintf(pay, sizeof pay, "/v1/admin/orders/%lld/payouts", (long long)id);
-  post_refused(pay, afx.admin, "p1", "{\"kind\":\"payout\",\"amount\":\"1\",\"bank_ref\":\"P1\"}",
-               409, ERR_ORDER_STATE, NULL);
-  post_refused(pay, afx.admin, "p1", "{\"kind\":\"refund\",\"amount\":\"1\",\"bank_ref\":\"P1\"}",
-               400, ERR_API_FIELD, "payout");
+  afx_post_refused(pay, afx.admin, "p1",
+                   "{\"kind\":\"payout\",\"amount\":\"1\",\"bank_ref\":\"P1\"}", 409,
+                   ERR_ORDER_STATE, NULL);
+  afx_post_refused(pay, afx.admin, "p1",
+                   "{\"kind\":\"refund\",\"amount\":\"1\",\"bank_ref\":\"P1\"}", 400, ERR_API_FIELD,
+                   "payout");
   /* As the engine leaves it: sold for 1500.00, fee 8.75, payout_submitted. */
   afx_sql("UPDATE orders SET state = 'payout_submitted', filled_qty = quantity, fill_cash = 1500,"
           " fee = 8.75 WHERE id = %lld",
@@ -184,16 +177,16 @@ static void test_payout(void **state)
   struct books_entry e1[] = {{"broker", "cash:USD", {-150000, 2}}, {NULL, "cash:USD", {150000, 2}}};
   struct books_entry e2[] = {{NULL, "cash:USD", {-875, 2}}, {"fees", "cash:USD", {875, 2}}};
   char owner[32], ref[32];
-  snprintf(owner, sizeof owner, "ap:%lld", (long long)afx.ap1_id);
+  snprintf(owner, sizeof owner, "ap:%lld", (long long)afx.ap_id);
   snprintf(ref, sizeof ref, "order:%lld", (long long)id);
   e1[1].owner = owner;
   e2[0].owner = owner;
   struct books_posting p1 = {"t-fill", ref, NULL, 0, e1, 2}, p2 = {"t-fee", ref, NULL, 0, e2, 2};
   assert_int_equal(books_post_txn(afx.s.conn, &p1, NULL), 0);
   assert_int_equal(books_post_txn(afx.s.conn, &p2, NULL), 0);
-  post_refused(pay, afx.admin, "p2",
-               "{\"kind\":\"payout\",\"amount\":\"1491.26\",\"bank_ref\":\"P1\"}", 422,
-               ERR_ORDER_CASH, NULL);
+  afx_post_refused(pay, afx.admin, "p2",
+                   "{\"kind\":\"payout\",\"amount\":\"1491.26\",\"bank_ref\":\"P1\"}", 422,
+                   ERR_ORDER_CASH, NULL);
   struct tl_reply r;
   yajl_val v = post_ok(pay, afx.admin, "p3",
                        "{\"kind\":\"payout\",\"amount\":\"1491.25\",\"bank_ref\":\"P1\"}", 201, &r);
@@ -229,13 +222,13 @@ static void test_cancel_admin(void **state)
   int64_t b = afx_mint("m2");
   afx_sql("UPDATE orders SET state = 'broker_submitted' WHERE id = %lld", (long long)b);
   snprintf(c, sizeof c, "/v1/orders/%lld/cancel", (long long)b);
-  v = post_ok(c, afx.ap1, "c2", "{}", 200, &r);
+  v = post_ok(c, afx.ap, "c2", "{}", 200, &r);
   assert_string_equal(tl_str(v, "order", "state", NULL), "cancel_requested");
   assert_true(YAJL_IS_TRUE(tl_get(v, "order", "cancel_requested", NULL)));
   yajl_tree_free(v);
   tl_reply_free(&r);
   /* Replayed: the stored reply. */
-  tl_call(&afx.s, "POST", c, afx.ap1, "c2", "{}", &r);
+  tl_call(&afx.s, "POST", c, afx.ap, "c2", "{}", &r);
   assert_int_equal(r.status, 200);
   assert_string_equal(r.replayed, "true");
   tl_reply_free(&r);
@@ -243,15 +236,15 @@ static void test_cancel_admin(void **state)
   int64_t d = afx_mint("m3");
   afx_sql("UPDATE orders SET state = 'filled' WHERE id = %lld", (long long)d);
   snprintf(c, sizeof c, "/v1/orders/%lld/cancel", (long long)d);
-  post_refused(c, afx.admin, "c3", "{}", 409, ERR_ORDER_STATE, NULL);
+  afx_post_refused(c, afx.admin, "c3", "{}", 409, ERR_ORDER_STATE, NULL);
   /* A redeem awaiting tokens: cancelled at once. */
   int64_t e = afx_redeem("m4");
   snprintf(c, sizeof c, "/v1/orders/%lld/cancel", (long long)e);
-  v = post_ok(c, afx.ap1, "c4", "{}", 200, &r);
+  v = post_ok(c, afx.ap, "c4", "{}", 200, &r);
   assert_string_equal(tl_str(v, "order", "state", NULL), "cancelled");
   yajl_tree_free(v);
   tl_reply_free(&r);
-  post_refused("/v1/orders/0/cancel", afx.admin, "c5", "{}", 404, ERR_ORDER_NOT_FOUND, NULL);
+  afx_post_refused("/v1/orders/0/cancel", afx.admin, "c5", "{}", 404, ERR_ORDER_NOT_FOUND, NULL);
 }
 
 int main(void)

@@ -14,68 +14,18 @@
 #include "issuance/issuance.h"
 #include "tests/api/api_testlib.h"
 
-struct fx {
-  struct tl_server s;
-  char admin[API_KEY_TEXT_MAX], ap1[API_KEY_TEXT_MAX], ap2[API_KEY_TEXT_MAX],
-      auditor[API_KEY_TEXT_MAX];
-  int64_t admin_id, ap1_id, ap2_id;
-  long long aapl;
-};
+/* The instrument of the fixture: AAPL. */
+static long long aapl;
 
 static int setup(void **state)
 {
-  struct fx *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  *state = f;
-  log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  tl_server_start("apilimits", &f->s);
-  f->admin_id = tl_principal(&f->s, "Issuer Ops", API_ROLE_ISSUER_ADMIN, f->admin);
-  f->ap1_id = tl_principal(&f->s, "First AP", API_ROLE_AP, f->ap1);
-  f->ap2_id = tl_principal(&f->s, "Second AP", API_ROLE_AP, f->ap2);
-  tl_principal(&f->s, "Auditor", API_ROLE_AUDITOR, f->auditor);
-  f->aapl = tl_sql_int(
+  struct tl_fx *f = tl_fx_new(state, "apilimits", true);
+  aapl = tl_sql_int(
       &f->s, "INSERT INTO instruments (symbol, isin, token_symbol, mint_policy, burn_policy,"
              " min_order_qty, max_order_qty, market_open, market_close, cutoff, out_of_hours)"
              " VALUES ('AAPL', 'US0378331005', 'AAPLx', 'at_fill', 'on_receipt', 1, 1000, '09:30',"
              " '16:00', '15:30', 'queue') RETURNING id");
   return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fx *f = *state;
-  if (f != NULL)
-    tl_server_stop(&f->s);
-  free(f);
-  return 0;
-}
-
-static long long count(struct fx *f, const char *table)
-{
-  char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-  return tl_sql_int(&f->s, sql);
-}
-
-static void call_error(struct fx *f, const char *method, const char *path, const char *key,
-                       const char *idem, const char *body, long status, int code, const char *hint)
-{
-  struct tl_reply r;
-  tl_call(&f->s, method, path, key, idem, body, &r);
-  tl_expect_error(&r, status, code, hint);
-  tl_reply_free(&r);
-}
-
-static void audit_has(struct fx *f, long long seq, const char *action, const char *target,
-                      const char *details)
-{
-  char sql[1024];
-  snprintf(sql, sizeof sql,
-           "SELECT count(*) FROM audit_log WHERE seq = %lld AND principal = %lld AND action = '%s'"
-           " AND target = '%s' AND details = '%s'",
-           seq, (long long)f->admin_id, action, target, details);
-  if (tl_sql_int(&f->s, sql) != 1)
-    fail_msg("no audit record %lld %s %s %s", seq, action, target, details);
 }
 
 /* ------------------------------------------------------------------ */
@@ -84,14 +34,14 @@ static void audit_has(struct fx *f, long long seq, const char *action, const cha
 
 static void test_limit_set(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r, r2;
   char body[256], want[512], target[64], det[512];
-  long long audits = count(f, "audit_log");
+  long long audits = tl_count(&f->s, "audit_log");
   snprintf(body, sizeof body,
            "{\"symbol\":\"AAPL\",\"ap\":%lld,\"kind\":\"mint\",\"window_seconds\":3600,"
            "\"max_qty\":\"100\"}",
-           (long long)f->ap1_id);
+           (long long)f->ap_id);
   tl_call(&f->s, "POST", "/v1/admin/limits", f->admin, "l1", body, &r);
   assert_int_equal(r.status, 200);
   yajl_val v = tl_json(&r);
@@ -99,15 +49,15 @@ static void test_limit_set(void **state)
   snprintf(want, sizeof want,
            "{\"limit\":{\"id\":%lld,\"symbol\":\"AAPL\",\"ap\":%lld,\"kind\":\"mint\","
            "\"window_seconds\":3600,\"max_qty\":\"100.000000\",\"updated\":\"%s\"}}",
-           id, (long long)f->ap1_id, tl_str(v, "limit", "updated", NULL));
+           id, (long long)f->ap_id, tl_str(v, "limit", "updated", NULL));
   assert_string_equal(r.body, want);
   yajl_tree_free(v);
   snprintf(target, sizeof target, "limit:%lld", id);
   snprintf(det, sizeof det,
            "{\"ap\":%lld,\"kind\":\"mint\",\"max_qty\":\"100.000000\",\"previous_max_qty\":null,"
            "\"symbol\":\"AAPL\",\"window_seconds\":3600}",
-           (long long)f->ap1_id);
-  audit_has(f, audits + 1, "limit.set", target, det);
+           (long long)f->ap_id);
+  tl_audit_has(&f->s, audits + 1, f->admin_id, "limit.set", target, det);
   tl_call(&f->s, "POST", "/v1/admin/limits", f->admin, "l1", body, &r2);
   assert_int_equal(r2.status, 200);
   assert_string_equal(r2.replayed, "true");
@@ -119,7 +69,7 @@ static void test_limit_set(void **state)
   snprintf(body, sizeof body,
            "{\"symbol\":\"AAPLx\",\"ap\":%lld,\"kind\":\"mint\",\"window_seconds\":3600,"
            "\"max_qty\":\"250.5\"}",
-           (long long)f->ap1_id);
+           (long long)f->ap_id);
   tl_call(&f->s, "POST", "/v1/admin/limits", f->admin, "l2", body, &r);
   assert_int_equal(r.status, 200);
   v = tl_json(&r);
@@ -130,8 +80,8 @@ static void test_limit_set(void **state)
   snprintf(det, sizeof det,
            "{\"ap\":%lld,\"kind\":\"mint\",\"max_qty\":\"250.500000\",\"previous_max_qty\":"
            "\"100.000000\",\"symbol\":\"AAPL\",\"window_seconds\":3600}",
-           (long long)f->ap1_id);
-  audit_has(f, audits + 2, "limit.set", target, det);
+           (long long)f->ap_id);
+  tl_audit_has(&f->s, audits + 2, f->admin_id, "limit.set", target, det);
   assert_int_equal(tl_sql_int(&f->s, "SELECT count(*) FROM order_limits WHERE max_qty = 250.5"), 1);
 
   /* Instrument-wide: "ap" left out or null. */
@@ -154,14 +104,15 @@ static void test_limit_set(void **state)
                    1);
 
   /* Refusals: nothing changes. */
-  long long limits = count(f, "order_limits");
-  audits = count(f, "audit_log");
+  long long limits = tl_count(&f->s, "order_limits");
+  audits = tl_count(&f->s, "audit_log");
   const char *good = "{\"symbol\":\"AAPL\",\"kind\":\"mint\",\"window_seconds\":60,"
                      "\"max_qty\":\"5\"}";
-  call_error(f, "POST", "/v1/admin/limits", f->ap1, "x", good, 403, ERR_API_FORBIDDEN, NULL);
-  call_error(f, "POST", "/v1/admin/limits", f->auditor, "x", good, 403, ERR_API_FORBIDDEN, NULL);
-  call_error(f, "POST", "/v1/admin/limits", f->admin, "l1", good, 409, ERR_API_IDEMPOTENCY_CONFLICT,
-             NULL);
+  tl_call_error(&f->s, "POST", "/v1/admin/limits", f->ap, "x", good, 403, ERR_API_FORBIDDEN, NULL);
+  tl_call_error(&f->s, "POST", "/v1/admin/limits", f->auditor, "x", good, 403, ERR_API_FORBIDDEN,
+                NULL);
+  tl_call_error(&f->s, "POST", "/v1/admin/limits", f->admin, "l1", good, 409,
+                ERR_API_IDEMPOTENCY_CONFLICT, NULL);
   const struct {
     const char *body;
     int code;
@@ -207,16 +158,16 @@ static void test_limit_set(void **state)
       {"{\"symbol\":\"AAPL\",", ERR_API_BAD_JSON, NULL},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    call_error(f, "POST", "/v1/admin/limits", f->admin, "bad", bad[i].body, 400, bad[i].code,
-               bad[i].hint);
-  assert_int_equal(count(f, "order_limits"), limits);
-  assert_int_equal(count(f, "audit_log"), audits);
+    tl_call_error(&f->s, "POST", "/v1/admin/limits", f->admin, "bad", bad[i].body, 400, bad[i].code,
+                  bad[i].hint);
+  assert_int_equal(tl_count(&f->s, "order_limits"), limits);
+  assert_int_equal(tl_count(&f->s, "audit_log"), audits);
   assert_int_equal(tl_sql_int(&f->s, "SELECT count(*) FROM api_idempotency WHERE key = 'bad'"), 0);
 }
 
 static void test_limit_list(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   tl_sql_int(&f->s, "INSERT INTO instruments (symbol, isin, token_symbol, mint_policy,"
                     " burn_policy, min_order_qty, max_order_qty, market_open, market_close,"
@@ -267,11 +218,11 @@ static void test_limit_list(void **state)
   snprintf(want, sizeof want, "{\"items\":[%s],\"next_cursor\":null}", one);
   assert_string_equal(r.body, want);
   tl_reply_free(&r);
-  call_error(f, "GET", "/v1/admin/limits", f->ap1, NULL, NULL, 403, ERR_API_FORBIDDEN, NULL);
-  call_error(f, "GET", "/v1/admin/limits?cursor=x", f->admin, NULL, NULL, 400, ERR_API_BAD_CURSOR,
-             NULL);
-  call_error(f, "GET", "/v1/admin/limits?symbol=", f->admin, NULL, NULL, 400, ERR_API_FIELD,
-             "symbol");
+  tl_call_error(&f->s, "GET", "/v1/admin/limits", f->ap, NULL, NULL, 403, ERR_API_FORBIDDEN, NULL);
+  tl_call_error(&f->s, "GET", "/v1/admin/limits?cursor=x", f->admin, NULL, NULL, 400,
+                ERR_API_BAD_CURSOR, NULL);
+  tl_call_error(&f->s, "GET", "/v1/admin/limits?symbol=", f->admin, NULL, NULL, 400, ERR_API_FIELD,
+                "symbol");
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,10 +230,10 @@ static void test_limit_list(void **state)
 /* ------------------------------------------------------------------ */
 
 /* AP one funded 1500.50 USD and holds 5 AAPLx; AP two funded 20 USD. */
-static void post_books(struct fx *f)
+static void post_books(struct tl_fx *f)
 {
   char ap1[32], ap2[32];
-  snprintf(ap1, sizeof ap1, "ap:%lld", (long long)f->ap1_id);
+  snprintf(ap1, sizeof ap1, "ap:%lld", (long long)f->ap_id);
   snprintf(ap2, sizeof ap2, "ap:%lld", (long long)f->ap2_id);
   struct books_entry e1[] = {{"custodian", "cash:USD", {-150050, 2}},
                              {ap1, "cash:USD", {150050, 2}}};
@@ -299,17 +250,17 @@ static void post_books(struct fx *f)
 
 static void test_balances(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char want[1024], path[128];
   post_books(f);
-  tl_call(&f->s, "GET", "/v1/balances", f->ap1, NULL, NULL, &r);
+  tl_call(&f->s, "GET", "/v1/balances", f->ap, NULL, NULL, &r);
   assert_int_equal(r.status, 200);
   snprintf(want, sizeof want,
            "{\"items\":[{\"owner\":\"ap:%lld\",\"asset\":\"cash:USD\",\"balance\":\"1500.50\","
            "\"scale\":2},{\"owner\":\"ap:%lld\",\"asset\":\"tokens:AAPLx\",\"balance\":"
            "\"5.000000000000000000\",\"scale\":18}],\"next_cursor\":null}",
-           (long long)f->ap1_id, (long long)f->ap1_id);
+           (long long)f->ap_id, (long long)f->ap_id);
   assert_string_equal(r.body, want);
   tl_reply_free(&r);
   tl_call(&f->s, "GET", "/v1/balances", f->ap2, NULL, NULL, &r);
@@ -320,10 +271,10 @@ static void test_balances(void **state)
   assert_string_equal(r.body, want);
   tl_reply_free(&r);
   /* An AP may not look at others, not even by ?owner= of its own name. */
-  call_error(f, "GET", "/v1/balances?owner=custodian", f->ap1, NULL, NULL, 403, ERR_API_FORBIDDEN,
-             "?owner=");
-  snprintf(path, sizeof path, "/v1/balances?owner=ap:%lld", (long long)f->ap1_id);
-  call_error(f, "GET", path, f->ap1, NULL, NULL, 403, ERR_API_FORBIDDEN, NULL);
+  tl_call_error(&f->s, "GET", "/v1/balances?owner=custodian", f->ap, NULL, NULL, 403,
+                ERR_API_FORBIDDEN, "?owner=");
+  snprintf(path, sizeof path, "/v1/balances?owner=ap:%lld", (long long)f->ap_id);
+  tl_call_error(&f->s, "GET", path, f->ap, NULL, NULL, 403, ERR_API_FORBIDDEN, NULL);
 
   /* Admin and auditor: one owner's, or all. */
   const char *readers[] = {f->admin, f->auditor};
@@ -369,10 +320,10 @@ static void test_balances(void **state)
 
 static void test_books_check(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   post_books(f);
-  call_error(f, "GET", "/v1/books/check", f->ap1, NULL, NULL, 403, ERR_API_FORBIDDEN, NULL);
+  tl_call_error(&f->s, "GET", "/v1/books/check", f->ap, NULL, NULL, 403, ERR_API_FORBIDDEN, NULL);
   const char *want =
       "{\"ok\":true,\"postings\":3,\"entries\":6,\"accounts\":5,\"counts\":{\"unbalanced\":0,"
       "\"entry_count\":0,\"asset_sum\":0,\"balance\":0,\"floor\":0,\"scale\":0,\"external\":0},"
@@ -421,7 +372,7 @@ static void test_books_check(void **state)
 /* The orders' hook runs too: a mint funded 10.00 with no posting is an "external" discrepancy. */
 static void test_books_check_orders(void **state)
 {
-  struct fx *f = *state;
+  struct tl_fx *f = *state;
   struct tl_reply r;
   char sql[1024], owner[32];
   snprintf(sql, sizeof sql,
@@ -430,7 +381,7 @@ static void test_books_check_orders(void **state)
            " session_date) VALUES ('mint', %lld, %lld,"
            " '0x00000000000000000000000000000000000000a1', 1, 10, 1, 1, 'at_fill', 0, 0, 10, 10,"
            " 'cash_received', current_date) RETURNING id",
-           (long long)f->ap1_id, f->aapl);
+           (long long)f->ap_id, aapl);
   tl_sql_int(&f->s, sql);
   tl_call(&f->s, "GET", "/v1/books/check", f->admin, NULL, NULL, &r);
   assert_int_equal(r.status, 200);
@@ -441,7 +392,7 @@ static void test_books_check_orders(void **state)
   yajl_val items = tl_get(v, "discrepancies", NULL, NULL);
   assert_int_equal(items->u.array.len, 1);
   yajl_val d = items->u.array.values[0];
-  snprintf(owner, sizeof owner, "ap:%lld", (long long)f->ap1_id);
+  snprintf(owner, sizeof owner, "ap:%lld", (long long)f->ap_id);
   assert_string_equal(tl_str(d, "issue", NULL, NULL), "external");
   assert_string_equal(tl_str(d, "owner", NULL, NULL), owner);
   assert_string_equal(tl_str(d, "asset", NULL, NULL), "cash:USD");
@@ -454,11 +405,11 @@ static void test_books_check_orders(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_limit_set, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_limit_list, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_balances, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_books_check, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_books_check_orders, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_limit_set, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_limit_list, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_balances, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_books_check, setup, tl_fx_free),
+      cmocka_unit_test_setup_teardown(test_books_check_orders, setup, tl_fx_free),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,13 +9,9 @@
  * date after its today is refused.  Blotter rows are inserted by hand, as
  * the simulated broker books them.
  */
-#include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -30,13 +26,8 @@
 #define WAIT_MS  10000
 
 static struct {
-  char tmp[256], bin[PATH_MAX], conf[PATH_MAX], out[PATH_MAX], err[PATH_MAX], drop[PATH_MAX];
-  char url[2200], path_env[PATH_MAX + 8];
-  struct ts_db db;
-  struct db_conn *c;
-  pid_t pid;
-  uint16_t port;
-  unsigned spawned;
+  struct ts_sim sim;
+  char drop[PATH_MAX];
 } fx;
 
 struct reply {
@@ -64,7 +55,7 @@ static struct reply http(const char *method, const char *path)
   memset(&r, 0, sizeof r);
   CURL *c = curl_easy_init();
   assert_non_null(c);
-  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", fx.port, path);
+  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", fx.sim.port, path);
   snprintf(auth, sizeof auth, "Authorization: Bearer %s", TOKEN);
   struct curl_slist *hs = curl_slist_append(NULL, auth);
   curl_easy_setopt(c, CURLOPT_URL, url);
@@ -91,55 +82,17 @@ static void date_of(int32_t day, char out[CAL_DATE_STR])
 
 static void start_custodian(int day_offset)
 {
-  char line[256];
-  int st;
-  fx.spawned++;
-  snprintf(fx.conf, sizeof fx.conf, "%s/cust-%u.conf", fx.tmp, fx.spawned);
-  snprintf(fx.out, sizeof fx.out, "%s/cust-%u.out", fx.tmp, fx.spawned);
-  snprintf(fx.err, sizeof fx.err, "%s/cust-%u.err", fx.tmp, fx.spawned);
-  FILE *f = fopen(fx.conf, "w");
-  assert_non_null(f);
-  fprintf(f,
-          "listen = 127.0.0.1:0\n"
-          "token = " TOKEN "\n"
-          "out_dir = %s\n"
-          "isin.AAPL = " AAPL "\n"
-          "day_offset = %d\n"
-          "poll_ms = 50\n"
-          "log_level = debug\n",
-          fx.drop, day_offset);
-  assert_int_equal(fclose(f), 0);
-  char *argv[] = {fx.bin, "--config", fx.conf, NULL};
-  const char *env[] = {fx.path_env, fx.url, NULL};
-  fx.pid = ts_spawn(argv, env, fx.out, fx.err);
-  int64_t end = util_mono_ms() + START_MS;
-  while (!ts_wait_line(fx.out, "simcustodian listening 127.0.0.1:", 100, line, sizeof line)) {
-    if (waitpid(fx.pid, &st, WNOHANG) == fx.pid) {
-      fx.pid = 0;
-      ts_dump_file("simcustodian stderr", fx.err);
-      fail_msg("backstock-simcustodian ended before listening");
-    }
-    if (util_mono_ms() >= end) {
-      ts_dump_file("simcustodian stderr", fx.err);
-      fail_msg("backstock-simcustodian printed no listening line within %d ms", START_MS);
-    }
-  }
-  fx.port = (uint16_t)strtol(line + strlen("simcustodian listening 127.0.0.1:"), NULL, 10);
-  assert_true(fx.port > 0);
-}
-
-static void stop_custodian(void)
-{
-  int st = 0;
-  kill(fx.pid, SIGTERM);
-  if (!ts_wait_exit(fx.pid, STOP_MS, &st)) {
-    ts_kill(fx.pid, SIGKILL);
-    ts_wait_exit(fx.pid, STOP_MS, NULL);
-    fx.pid = 0;
-    fail_msg("backstock-simcustodian did not stop within %d ms", STOP_MS);
-  }
-  fx.pid = 0;
-  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  char conf[PATH_MAX + 256];
+  snprintf(conf, sizeof conf,
+           "listen = 127.0.0.1:0\n"
+           "token = " TOKEN "\n"
+           "out_dir = %s\n"
+           "isin.AAPL = " AAPL "\n"
+           "day_offset = %d\n"
+           "poll_ms = 50\n"
+           "log_level = debug\n",
+           fx.drop, day_offset);
+  ts_sim_start(&fx.sim, conf, "simcustodian listening 127.0.0.1:", START_MS);
 }
 
 /* A booked buy of 10 AAPL at 100 with its dates. */
@@ -159,15 +112,16 @@ static void add_trade(unsigned n, int32_t trade_day, int32_t settle_day)
            " SELECT 'T%u', o.order_id, o.id, 'BS%u', 'BROKER->BACKSTOCK', 'RESERVE', 'AAPL', '" AAPL
            "', 'buy', 10, 100, '%s', '%s', 'booked', now() FROM o",
            n, n, n, td, sd);
-  ts_sql(fx.c, sql);
+  ts_sql(fx.sim.c, sql);
 }
 
 /* The settled trades, "T1 T2" in order ("" when none). */
 static char *settled(void)
 {
-  return ts_sql_value(fx.c, "SELECT coalesce(string_agg(t.trade_id, ' ' ORDER BY t.trade_id), '')"
-                            " FROM sim_settlements s JOIN sim_trades t ON t.trade_id = s.trade_id"
-                            " WHERE s.status = 'settled'");
+  return ts_sql_value(fx.sim.c,
+                      "SELECT coalesce(string_agg(t.trade_id, ' ' ORDER BY t.trade_id), '')"
+                      " FROM sim_settlements s JOIN sim_trades t ON t.trade_id = s.trade_id"
+                      " WHERE s.status = 'settled'");
 }
 
 /* Wait (bounded) until settled() is @want. */
@@ -179,7 +133,7 @@ static void wait_settled(const char *want)
     bool ok = strcmp(got, want) == 0;
     if (ok || util_mono_ms() >= end) {
       if (!ok) {
-        ts_dump_file("simcustodian stderr", fx.err);
+        ts_dump_file("simcustodian stderr", fx.sim.err);
         fail_msg("settled trades: got \"%s\", want \"%s\"", got, want);
       }
       free(got);
@@ -202,41 +156,19 @@ static void expect_today(int32_t day)
 
 static int setup(void **state)
 {
-  char bin[PATH_MAX], conninfo[2048], msg[256];
   (void)state;
   log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  ts_build_path(bin, sizeof bin, "services/backstock-simcustodian");
-  if (realpath(bin, fx.bin) == NULL || access(fx.bin, X_OK) != 0) {
-    fprintf(stderr, "FATAL: %s is not built\n", bin);
-    return -1;
-  }
-  const char *p = getenv("PATH");
-  snprintf(fx.path_env, sizeof fx.path_env, "PATH=%s", p != NULL ? p : "/usr/bin:/bin");
-  ts_tmpdir(fx.tmp, sizeof fx.tmp);
-  snprintf(fx.drop, sizeof fx.drop, "%s/drop", fx.tmp);
-  ts_db_create("custclock", &fx.db);
-  ts_db_conninfo(&fx.db, conninfo, sizeof conninfo);
-  snprintf(fx.url, sizeof fx.url, "BACKSTOCK_DATABASE_URL=%s", conninfo);
-  fx.c = ts_db_connect(&fx.db, 10);
-  if (db_migrate(fx.c, migrations_all, migrations_count, NULL, msg, sizeof msg) != 0) {
-    fprintf(stderr, "FATAL: migrate: %s\n", msg);
-    return -1;
-  }
+  ts_sim_init(&fx.sim, "services/backstock-simcustodian", "custclock", migrations_all,
+              migrations_count);
+  snprintf(fx.drop, sizeof fx.drop, "%s/drop", fx.sim.tmp);
   return 0;
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  if (fx.pid > 0) {
-    ts_kill(fx.pid, SIGKILL);
-    ts_wait_exit(fx.pid, STOP_MS, NULL);
-    fx.pid = 0;
-  }
-  db_close(fx.c);
-  ts_db_drop(&fx.db);
-  ts_rmtree(fx.tmp);
+  ts_sim_free(&fx.sim);
   curl_global_cleanup();
   return 0;
 }
@@ -246,7 +178,7 @@ static void test_today_is_the_clock(void **state)
   (void)state;
   int32_t wall_day = (int32_t)(util_now_ms() / DAY_MS), d = wall_day + 10;
   /* Noon UTC: far from the 22:00 cut-off and from midnight, at speed 1. */
-  assert_int_equal(db_clock_set(fx.c, (int64_t)d * DAY_MS + 12 * 3600000LL, NULL), 0);
+  assert_int_equal(db_clock_set(fx.sim.c, (int64_t)d * DAY_MS + 12 * 3600000LL, NULL), 0);
   add_trade(1, d - 1, d);
   add_trade(2, d, d + 1);
   add_trade(3, d + 1, d + 2);
@@ -262,7 +194,7 @@ static void test_today_is_the_clock(void **state)
   char want[64], dd[CAL_DATE_STR];
   date_of(d, dd);
   snprintf(want, sizeof want, "%s", dd);
-  s = ts_sql_value(fx.c, "SELECT settled_date FROM sim_settlements WHERE trade_id = 'T1'");
+  s = ts_sql_value(fx.sim.c, "SELECT settled_date FROM sim_settlements WHERE trade_id = 'T1'");
   assert_string_equal(s, want);
   free(s);
   /* A statement as of a date after today is refused; today's is written. */
@@ -275,16 +207,16 @@ static void test_today_is_the_clock(void **state)
   assert_int_equal(http("POST", path).status, 201);
 
   /* The custodian reads the shared clock each pass: one day later, T2 is due. */
-  assert_int_equal(db_clock_advance(fx.c, DAY_MS, NULL), 0);
+  assert_int_equal(db_clock_advance(fx.sim.c, DAY_MS, NULL), 0);
   wait_settled("T1 T2");
   expect_today(d + 1);
-  stop_custodian();
+  ts_sim_stop(&fx.sim, STOP_MS);
 
   /* day_offset still adds whole days, now on top of the shared clock. */
   start_custodian(1);
   expect_today(d + 2);
   wait_settled("T1 T2 T3");
-  stop_custodian();
+  ts_sim_stop(&fx.sim, STOP_MS);
   assert_true(d + 2 != wall_day);
 }
 

@@ -11,12 +11,9 @@
  * fill is dated the day after.
  */
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "migrations/migrations.h"
 #include "tests/support/fixclient.h"
@@ -28,13 +25,8 @@
 #define DAY_MS   86400000LL
 
 static struct {
-  char tmp[256], bin[PATH_MAX], conf[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
-  char url[2200], path_env[PATH_MAX + 8];
-  struct ts_db db;
-  struct db_conn *c;
+  struct ts_sim sim;
   struct cal cal;
-  pid_t pid;
-  uint16_t port;
 } fx;
 
 /* "YYYYMMDD" of @day. */
@@ -47,67 +39,29 @@ static void fix_date(int32_t day, char out[9])
 
 static void start_broker(void)
 {
-  char line[256];
-  int st;
+  char conf[512];
   int64_t m = (util_now_ms() / 60000 + 12 * 60) % (24 * 60); /* no daily reset while we run */
-  FILE *f = fopen(fx.conf, "w");
-  assert_non_null(f);
-  fprintf(f,
-          "listen = 127.0.0.1:0\n"
-          "sender_comp_id = BROKER\n"
-          "target_comp_ids = CLK\n"
-          "reset_time = %02d:%02d\n"
-          "time_zone = UTC\n"
-          "settle_days = 1\n"
-          "price.AAPL = 189.50\n"
-          "behaviour.default = fill\n"
-          "log_level = debug\n",
-          (int)(m / 60), (int)(m % 60));
-  assert_int_equal(fclose(f), 0);
-  char *argv[] = {fx.bin, "--config", fx.conf, NULL};
-  const char *env[] = {fx.path_env, fx.url, NULL};
-  fx.pid = ts_spawn(argv, env, fx.out, fx.err);
-  int64_t end = util_mono_ms() + START_MS;
-  while (!ts_wait_line(fx.out, "simbroker listening 127.0.0.1:", 100, line, sizeof line)) {
-    if (waitpid(fx.pid, &st, WNOHANG) == fx.pid) {
-      fx.pid = 0;
-      ts_dump_file("simbroker stderr", fx.err);
-      fail_msg("backstock-simbroker ended before listening");
-    }
-    if (util_mono_ms() >= end) {
-      ts_dump_file("simbroker stderr", fx.err);
-      fail_msg("backstock-simbroker printed no listening line within %d ms", START_MS);
-    }
-  }
-  fx.port = (uint16_t)strtol(line + strlen("simbroker listening 127.0.0.1:"), NULL, 10);
-  assert_true(fx.port > 0);
+  snprintf(conf, sizeof conf,
+           "listen = 127.0.0.1:0\n"
+           "sender_comp_id = BROKER\n"
+           "target_comp_ids = CLK\n"
+           "reset_time = %02d:%02d\n"
+           "time_zone = UTC\n"
+           "settle_days = 1\n"
+           "price.AAPL = 189.50\n"
+           "behaviour.default = fill\n"
+           "log_level = debug\n",
+           (int)(m / 60), (int)(m % 60));
+  ts_sim_start(&fx.sim, conf, "simbroker listening 127.0.0.1:", START_MS);
 }
 
 static int setup(void **state)
 {
-  char bin[PATH_MAX], conninfo[2048], msg[256];
   unsigned line = 0;
   (void)state;
   log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  ts_build_path(bin, sizeof bin, "services/backstock-simbroker");
-  if (realpath(bin, fx.bin) == NULL || access(fx.bin, X_OK) != 0) {
-    fprintf(stderr, "FATAL: %s is not built\n", bin);
-    return -1;
-  }
-  const char *p = getenv("PATH");
-  snprintf(fx.path_env, sizeof fx.path_env, "PATH=%s", p != NULL ? p : "/usr/bin:/bin");
-  ts_tmpdir(fx.tmp, sizeof fx.tmp);
-  snprintf(fx.conf, sizeof fx.conf, "%s/sim.conf", fx.tmp);
-  snprintf(fx.out, sizeof fx.out, "%s/sim.out", fx.tmp);
-  snprintf(fx.err, sizeof fx.err, "%s/sim.err", fx.tmp);
-  ts_db_create("simclock", &fx.db);
-  ts_db_conninfo(&fx.db, conninfo, sizeof conninfo);
-  snprintf(fx.url, sizeof fx.url, "BACKSTOCK_DATABASE_URL=%s", conninfo);
-  fx.c = ts_db_connect(&fx.db, 10);
-  if (db_migrate(fx.c, migrations_all, migrations_count, NULL, msg, sizeof msg) != 0) {
-    fprintf(stderr, "FATAL: migrate: %s\n", msg);
-    return -1;
-  }
+  ts_sim_init(&fx.sim, "services/backstock-simbroker", "simclock", migrations_all,
+              migrations_count);
   cal_init(&fx.cal);
   return cal_load_closures(&fx.cal, cal_builtin_closures, cal_builtin_closures_len, &line);
 }
@@ -116,14 +70,8 @@ static int teardown(void **state)
 {
   (void)state;
   fc_close_all();
-  if (fx.pid > 0) {
-    ts_kill(fx.pid, SIGKILL);
-    ts_wait_exit(fx.pid, STOP_MS, NULL);
-  }
+  ts_sim_free(&fx.sim);
   cal_free(&fx.cal);
-  db_close(fx.c);
-  ts_db_drop(&fx.db);
-  ts_rmtree(fx.tmp);
   return 0;
 }
 
@@ -145,7 +93,7 @@ static void buy_and_check(struct fc_conn *fc, unsigned seq, unsigned their_ack, 
   /* TransactTime: the business time, between our readings of the clock. */
   fc_get(fc, 60, t60, sizeof t60);
   int64_t virt_to = 0;
-  assert_int_equal(db_clock_now(fx.c, &virt_to), 0);
+  assert_int_equal(db_clock_now(fx.sim.c, &virt_to), 0);
   char lo[32], hi[32];
   fc_timestamp(virt_from - 1, lo, sizeof lo);
   fc_timestamp(virt_to + 1, hi, sizeof hi);
@@ -161,7 +109,7 @@ static void buy_and_check(struct fc_conn *fc, unsigned seq, unsigned their_ack, 
            (long long)virt_from - 1, clordid);
   char want[64];
   snprintf(want, sizeof want, "%s %s true", dtd, dsd);
-  char *got = ts_sql_value(fx.c, sql);
+  char *got = ts_sql_value(fx.sim.c, sql);
   if (strcmp(got, want) != 0) {
     char g[128];
     snprintf(g, sizeof g, "%s", got);
@@ -180,32 +128,28 @@ static void test_fill_dated_by_the_clock(void **state)
   /* 16:00 UTC is 11:00 or 12:00 in New York: the same date there. */
   int64_t at = (int64_t)day * DAY_MS + 16 * 3600000LL;
   struct db_clock k;
-  assert_int_equal(db_clock_set(fx.c, at, &k), 0);
+  assert_int_equal(db_clock_set(fx.sim.c, at, &k), 0);
   assert_int_equal(k.now_ms, at);
   start_broker();
 
-  struct fc_conn *fc = fc_connect(fx.port, "CLK");
+  struct fc_conn *fc = fc_connect(fx.sim.port, "CLK");
   fc_set_comp_ids(fc, "CLK", "BROKER");
   fc_send(fc, "35=A|34=1|98=0|108=30|");
   fc_expect(fc, REPLY_MS, "35=A|34=1|52=<now>|98=0|108=30|");
   int64_t virt_from = 0;
-  assert_int_equal(db_clock_now(fx.c, &virt_from), 0);
+  assert_int_equal(db_clock_now(fx.sim.c, &virt_from), 0);
   buy_and_check(fc, 2, 2, "C1", day, virt_from);
 
   /* The broker reads the clock each time: a day later, the next fill says so. */
-  assert_int_equal(db_clock_advance(fx.c, DAY_MS, NULL), 0);
-  assert_int_equal(db_clock_now(fx.c, &virt_from), 0);
+  assert_int_equal(db_clock_advance(fx.sim.c, DAY_MS, NULL), 0);
+  assert_int_equal(db_clock_now(fx.sim.c, &virt_from), 0);
   buy_and_check(fc, 3, 4, "C2", day + 1, virt_from);
   assert_true(day + 1 != wall_day);
 
   fc_sendf(fc, "35=5|34=4|");
   fc_expect(fc, REPLY_MS, "35=5|");
   fc_expect_disconnect(fc, 8000);
-  int st = 0;
-  kill(fx.pid, SIGTERM);
-  assert_true(ts_wait_exit(fx.pid, STOP_MS, &st));
-  fx.pid = 0;
-  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  ts_sim_stop(&fx.sim, STOP_MS);
 }
 
 int main(void)

@@ -11,9 +11,7 @@ struct fx fx;
 
 static int64_t insert_id(const char *sql)
 {
-  char *v = ts_sql_value(fx.c, sql);
-  int64_t id = strtoll(v, NULL, 10);
-  free(v);
+  int64_t id = ts_sql_int(fx.c, sql);
   if (id <= 0)
     fail_msg("no id from %s", sql);
   return id;
@@ -21,14 +19,11 @@ static int64_t insert_id(const char *sql)
 
 int fx_setup(void **state)
 {
-  char msg[256], sql[512];
+  char sql[512];
   (void)state;
   memset(&fx, 0, sizeof fx);
   log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  ts_db_create("orders", &fx.db);
-  fx.c = ts_db_connect(&fx.db, 10);
-  if (db_migrate(fx.c, migrations_all, migrations_count, NULL, msg, sizeof msg) != 0)
-    fail_msg("migrate: %s", msg);
+  fx.c = ts_db_migrated("orders", &fx.db, 10, migrations_all, migrations_count);
   fx.admin = insert_id("INSERT INTO principals (name, role) VALUES ('Ops', 'issuer_admin')"
                        " RETURNING id");
   fx.ap1 = insert_id("INSERT INTO principals (name, role) VALUES ('AP One', 'ap') RETURNING id");
@@ -56,9 +51,7 @@ int fx_setup(void **state)
 int fx_teardown(void **state)
 {
   (void)state;
-  db_close(fx.c);
-  fx.c = NULL;
-  ts_db_drop(&fx.db);
+  ts_db_done(&fx.c, &fx.db);
   return 0;
 }
 
@@ -122,12 +115,20 @@ struct order fx_get(int64_t id)
   return o;
 }
 
+void fx_books_ok(void)
+{
+  struct books_report r;
+  books_report_init(&r);
+  assert_int_equal(books_check_with(fx.c, engine_books_check, NULL, &r), 0);
+  for (size_t i = 0; i < r.n_items; i++)
+    fprintf(stderr, "%s\n", r.items[i].text);
+  assert_true(r.ok);
+  books_report_free(&r);
+}
+
 long long fx_int(const char *sql)
 {
-  char *v = ts_sql_value(fx.c, sql);
-  long long n = strtoll(v, NULL, 10);
-  free(v);
-  return n;
+  return ts_sql_int(fx.c, sql);
 }
 
 const char *fx_text(const char *sql)

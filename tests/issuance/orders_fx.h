@@ -69,6 +69,9 @@ const char *fx_fmt(struct money m);
 /* Assert a books balance ("" asset prefix free): owner, asset, exact text. */
 void fx_balance(const char *owner, const char *asset, const char *want);
 
+/* books_check_with() the engine's hook must be ok (its items printed to stderr). */
+void fx_books_ok(void);
+
 /* Move order @id to @state directly (as the engine would), no event. */
 void fx_state(int64_t id, const char *state);
 

@@ -30,22 +30,16 @@ static struct db_conn *c;
 
 static int setup(void **state)
 {
-  char msg[256];
   (void)state;
   log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, stderr);
-  ts_db_create("corpact", &db);
-  c = ts_db_connect(&db, 10);
-  if (db_migrate(c, migrations_all, migrations_count, NULL, msg, sizeof msg) != 0)
-    fail_msg("migrate: %s", msg);
+  c = ts_db_migrated("corpact", &db, 10, migrations_all, migrations_count);
   return 0;
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  db_close(c);
-  c = NULL;
-  ts_db_drop(&db);
+  ts_db_done(&c, &db);
   return 0;
 }
 
@@ -57,14 +51,6 @@ static void clock_to(int64_t ms)
            " anchor_virtual = 'epoch'::timestamptz + %lld * interval '1 millisecond'",
            (long long)ms);
   ts_sql(c, sql);
-}
-
-static int64_t sql_id(const char *sql)
-{
-  char *v = ts_sql_value(c, sql);
-  int64_t id = strtoll(v, NULL, 10);
-  free(v);
-  return id;
 }
 
 static void expect_sql(const char *sql, const char *want)
@@ -85,7 +71,7 @@ static int64_t instrument(const char *symbol, const char *isin, const char *mult
            " multiplier) VALUES ('%s', '%s', '%sx', 'at_fill', 'on_receipt', 1, 1000, '09:30',"
            " '16:00', '15:30', 'queue', %s) RETURNING id",
            symbol, isin, symbol, multiplier);
-  return sql_id(sql);
+  return ts_sql_int(c, sql);
 }
 
 static void multiplier_is(int64_t inst, const char *want)
@@ -118,6 +104,18 @@ static struct corpact_terms split_terms(enum corpact_type type, const char *rn, 
   t.has_ratio = true;
   t.ratio_new = amt(rn, CORPACT_RATIO_SCALE);
   t.ratio_old = amt(ro, CORPACT_RATIO_SCALE);
+  t.effective_ms = eff;
+  return t;
+}
+
+/* A cash dividend of @cash USD a share, effective at @eff. */
+static struct corpact_terms dividend_terms(const char *cash, int64_t eff)
+{
+  struct corpact_terms t;
+  corpact_terms_init(&t, CORPACT_CASH_DIVIDEND);
+  t.has_cash = true;
+  t.cash_per_share = amt(cash, 6);
+  util_strlcpy(t.currency, "USD", sizeof t.currency);
   t.effective_ms = eff;
   return t;
 }
@@ -513,15 +511,10 @@ static void test_default_window(void **state)
   clock_to(T0);
   int64_t inst = instrument("DEF", "US0000000009", "1");
   /* ex_date Tuesday 2030-05-28, after Memorial Day: the close of Friday 2030-05-24. */
-  struct corpact_terms t;
-  corpact_terms_init(&t, CORPACT_CASH_DIVIDEND);
-  t.has_cash = true;
-  t.cash_per_share = amt("0.24", 6);
-  util_strlcpy(t.currency, "USD", sizeof t.currency);
+  struct corpact_terms t = dividend_terms("0.24", TUE_EFF);
   assert_int_equal(cal_parse_date("2030-05-28", 10, &t.ex_date), 0);
   t.record_date = t.ex_date;
   assert_int_equal(cal_parse_date("2030-06-14", 10, &t.pay_date), 0);
-  t.effective_ms = TUE_EFF;
   assert_int_equal(corpact_announce(c, inst, &t, 0, &a, why, sizeof why), 0);
   assert_int_equal(a.terms.window_start_ms, FRI_MEM);
   assert_int_equal(a.terms.window_end_ms, TUE_EFF + HOUR);
@@ -557,12 +550,7 @@ static void test_recorded_and_symbol(void **state)
   (void)state;
   clock_to(T0);
   int64_t inst = instrument("DIV", "US0000000010", "1.25");
-  struct corpact_terms t;
-  corpact_terms_init(&t, CORPACT_CASH_DIVIDEND);
-  t.has_cash = true;
-  t.cash_per_share = amt("0.245", 6);
-  util_strlcpy(t.currency, "USD", sizeof t.currency);
-  t.effective_ms = EFF;
+  struct corpact_terms t = dividend_terms("0.245", EFF);
   int64_t div = scheduled(inst, &t, &a);
   assert_false(a.has_multipliers);
   struct corpact_terms sd = split_terms(CORPACT_STOCK_DIVIDEND, "1.05", "1", EFF + 1);

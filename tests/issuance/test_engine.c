@@ -12,21 +12,7 @@
 
 #include "tests/issuance/test_engine_lib.h"
 
-static struct tl T;
-
-static int setup(void **state)
-{
-  (void)state;
-  tl_setup(&T, "engine");
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  tl_teardown(&T);
-  return 0;
-}
+TL_FIXTURE("engine")
 
 static void expect_balance(const char *owner, const char *asset, const char *want)
 {
@@ -38,17 +24,6 @@ static void expect_balance(const char *owner, const char *asset, const char *wan
   money_format(m, got, sizeof got);
   if (strcmp(got, want) != 0)
     fail_msg("balance of %s %s is %s, want %s", owner, asset, got, want);
-}
-
-static void expect_ref(int64_t id, const char *owner, const char *asset, const char *want)
-{
-  char *v = tl_ref_sum(&T, id, owner, asset);
-  if (strcmp(v, want) != 0) {
-    print_error("order %lld: %s %s is %s, want %s\n", (long long)id, owner, asset, v, want);
-    free(v);
-    fail();
-  }
-  free(v);
 }
 
 /* The mint: AAPL 10 at most 150.00, filled at 149.50, settled T+1, minted, completed. */
@@ -89,9 +64,9 @@ static int64_t mint_to_completion(void)
             "SELECT concat_ws('|', exec_id, side, quantity, price, cash, trade_date, settle_date,"
             " broker_settle_date, state, attempts) FROM settlement_items WHERE order_id = %lld",
             (long long)id);
-  expect_ref(id, T.ap_owner, "cash:USD", "5.00");
-  expect_ref(id, "issuer", "shares:" TL_AAPL ":in_transit", "10.000000");
-  expect_ref(id, "fees", "cash:USD", "2.50");
+  tl_expect_ref(&T, id, T.ap_owner, "cash:USD", "5.00");
+  tl_expect_ref(&T, id, "issuer", "shares:" TL_AAPL ":in_transit", "10.000000");
+  tl_expect_ref(&T, id, "fees", "cash:USD", "2.50");
   tl_expect(&T, "1", "SELECT position FROM engine_cursors WHERE name = 'broker_executions'");
   tl_books_ok(&T);
 
@@ -125,8 +100,8 @@ static int64_t mint_to_completion(void)
             " (SELECT count(*) FROM chain_transfers t WHERE t.intent_id = ci.id))"
             " FROM chain_intents ci WHERE key = 'order-%lld-mint'",
             (long long)id);
-  expect_ref(id, T.ap_owner, "cash:USD", "5.00");
-  expect_ref(id, T.ap_owner, "tokens:AAPLx", "10.000000000000000000");
+  tl_expect_ref(&T, id, T.ap_owner, "cash:USD", "5.00");
+  tl_expect_ref(&T, id, T.ap_owner, "tokens:AAPLx", "10.000000000000000000");
   expect_balance("issuer", "shares:" TL_AAPL ":settled", "10.000000");
   expect_balance("issuer", "shares:" TL_AAPL ":in_transit", "0.000000");
   expect_balance("broker", "cash:USD", "0.00");
@@ -168,8 +143,8 @@ static void test_redeem(void **state)
             "SELECT concat_ws('|', op, from_address, amount, state) FROM chain_intents"
             " WHERE key = 'order-%lld-burn'",
             (long long)id);
-  expect_ref(id, T.ap_owner, "tokens:AAPLx", "-4.000000000000000000");
-  expect_ref(id, "chain", "tokens:AAPLx", "4.000000000000000000");
+  tl_expect_ref(&T, id, T.ap_owner, "tokens:AAPLx", "-4.000000000000000000");
+  tl_expect_ref(&T, id, "chain", "tokens:AAPLx", "4.000000000000000000");
 
   st = tl_run(&T);
   assert_int_equal(st.placed, 1);
@@ -184,8 +159,8 @@ static void test_redeem(void **state)
   tl_expect(&T, "settling|605.00|1.61",
             "SELECT concat_ws('|', state, fill_cash, fee) FROM orders WHERE id = %lld",
             (long long)id);
-  expect_ref(id, T.ap_owner, "cash:USD", "603.39");
-  expect_ref(id, "issuer", "shares:" TL_AAPL ":in_transit", "-4.000000");
+  tl_expect_ref(&T, id, T.ap_owner, "cash:USD", "603.39");
+  tl_expect_ref(&T, id, "issuer", "shares:" TL_AAPL ":in_transit", "-4.000000");
 
   tl_advance(&T, TL_DAY_MS);
   tl_custody(&T, "E2", TL_AAPL, "4", "DELI", "2027-03-04", "605.00");

@@ -14,32 +14,7 @@
 #include "fix/fix.h"
 #include "tests/issuance/test_engine_lib.h"
 
-static struct tl T;
-
-static int setup(void **state)
-{
-  (void)state;
-  tl_setup(&T, "engine_broker");
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  tl_teardown(&T);
-  return 0;
-}
-
-static void expect_ref(int64_t id, const char *owner, const char *asset, const char *want)
-{
-  char *v = tl_ref_sum(&T, id, owner, asset);
-  if (strcmp(v, want) != 0) {
-    print_error("order %lld: %s %s is %s, want %s\n", (long long)id, owner, asset, v, want);
-    free(v);
-    fail();
-  }
-  free(v);
-}
+TL_FIXTURE("engine_broker")
 
 static void expect_state(int64_t id, const char *want)
 {
@@ -185,8 +160,8 @@ static void test_partial_then_cancel(void **state)
             "requested,validated,awaiting_cash,cash_received,broker_submitted,partially_filled,"
             "partially_filled,cancel_requested,cancel_requested,filled,settling");
   tl_expect(&T, "3", "SELECT count(*) FROM settlement_items WHERE order_id = %lld", (long long)id);
-  expect_ref(id, T.ap_owner, "cash:USD", "454.95");
-  expect_ref(id, "issuer", "shares:" TL_AAPL ":in_transit", "7.000000");
+  tl_expect_ref(&T, id, T.ap_owner, "cash:USD", "454.95");
+  tl_expect_ref(&T, id, "issuer", "shares:" TL_AAPL ":in_transit", "7.000000");
   tl_books_ok(&T);
   /* Settled: 7 shares' worth of tokens minted, 454.95 stays refundable. */
   tl_custody(&T, "P1", TL_AAPL, "3", "RECE", "2027-03-03", "447.00");
@@ -229,8 +204,8 @@ static void test_nothing_filled(void **state)
             " 'broker_rejected'",
             (long long)rejected);
   /* Their cash stays the AP's, refundable. */
-  expect_ref(cancelled, T.ap_owner, "cash:USD", "1502.50");
-  expect_ref(rejected, T.ap_owner, "cash:USD", "151.15");
+  tl_expect_ref(&T, cancelled, T.ap_owner, "cash:USD", "1502.50");
+  tl_expect_ref(&T, rejected, T.ap_owner, "cash:USD", "151.15");
   tl_expect(&T, "0.00|0.00", "SELECT concat_ws('|', min(fee), max(fee)) FROM orders");
   tl_books_ok(&T);
 }
@@ -238,12 +213,7 @@ static void test_nothing_filled(void **state)
 static void test_bust(void **state)
 {
   (void)state;
-  int64_t id = tl_mint(&T, "AAPL", "10", "150");
-  tl_fund(&T, id);
-  tl_run(&T);
-  tl_exec(&T, id, 'F', "B1", NULL, "10", "149.5", "2027-03-02", "2027-03-03");
-  tl_broker(&T, id, "filled", "10");
-  tl_run(&T);
+  int64_t id = tl_mint_filled(&T, "AAPL", "10", "150", "149.5", "B1");
   tl_exec(&T, id, 'H', "B1X", "B1", "10", "149.5", "2027-03-02", "2027-03-03");
   struct engine_stats st = tl_run(&T);
   assert_int_equal(st.busts, 1);
@@ -258,8 +228,8 @@ static void test_bust(void **state)
   tl_events(&T, id,
             "requested,validated,awaiting_cash,cash_received,broker_submitted,filled,settling,"
             "requires_attention");
-  expect_ref(id, T.ap_owner, "cash:USD", "1500.00");
-  expect_ref(id, "issuer", "shares:" TL_AAPL ":in_transit", "0.000000");
+  tl_expect_ref(&T, id, T.ap_owner, "cash:USD", "1500.00");
+  tl_expect_ref(&T, id, "issuer", "shares:" TL_AAPL ":in_transit", "0.000000");
   tl_expect(&T, "2", "SELECT count(*) FROM books_postings WHERE key LIKE 'order-%lld-%%-B1'",
             (long long)id);
   tl_books_ok(&T);
@@ -273,12 +243,7 @@ static void test_bust(void **state)
 static void test_correct(void **state)
 {
   (void)state;
-  int64_t id = tl_mint(&T, "AAPL", "10", "150");
-  tl_fund(&T, id);
-  tl_run(&T);
-  tl_exec(&T, id, 'F', "C1", NULL, "10", "149.5", "2027-03-02", "2027-03-03");
-  tl_broker(&T, id, "filled", "10");
-  tl_run(&T);
+  int64_t id = tl_mint_filled(&T, "AAPL", "10", "150", "149.5", "C1");
   tl_exec(&T, id, 'G', "C1G", "C1", "10", "149", "2027-03-02", "2027-03-03");
   struct engine_stats st = tl_run(&T);
   assert_int_equal(st.corrections, 1);
@@ -288,8 +253,8 @@ static void test_correct(void **state)
   tl_expect(&T, "10.000000|149.00000000|1490.00|pending|corrected by C1G",
             "SELECT concat_ws('|', quantity, price, cash, state, last_error) FROM settlement_items"
             " WHERE exec_id = 'C1'");
-  expect_ref(id, T.ap_owner, "cash:USD", "10.01");
-  expect_ref(id, "fees", "cash:USD", "2.49");
+  tl_expect_ref(&T, id, T.ap_owner, "cash:USD", "10.01");
+  tl_expect_ref(&T, id, "fees", "cash:USD", "2.49");
   tl_events(&T, id,
             "requested,validated,awaiting_cash,cash_received,broker_submitted,filled,settling,"
             "settling");

@@ -14,32 +14,7 @@
 #include "chain/chain.h"
 #include "tests/issuance/test_engine_lib.h"
 
-static struct tl T;
-
-static int setup(void **state)
-{
-  (void)state;
-  tl_setup(&T, "engine_chain");
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  tl_teardown(&T);
-  return 0;
-}
-
-static void expect_ref(int64_t id, const char *owner, const char *asset, const char *want)
-{
-  char *v = tl_ref_sum(&T, id, owner, asset);
-  if (strcmp(v, want) != 0) {
-    print_error("order %lld: %s %s is %s, want %s\n", (long long)id, owner, asset, v, want);
-    free(v);
-    fail();
-  }
-  free(v);
-}
+TL_FIXTURE("engine_chain")
 
 static void expect_wallet(const char *token, const char *addr, const char *want)
 {
@@ -97,7 +72,7 @@ static void test_at_fill_at_payout(void **state)
             (long long)r);
   expect_wallet("MSFTx", TL_WALLET, "3.000000000000000000");
   expect_wallet("MSFTx", ENGINE_REDEMPTION_ADDRESS, "2.000000000000000000");
-  expect_ref(r, T.ap_owner, "tokens:MSFTx", "-2.000000");
+  tl_expect_ref(&T, r, T.ap_owner, "tokens:MSFTx", "-2.000000");
   tl_books_ok(&T);
   tl_custody(&T, "R1", TL_MSFT, "2", "DELI", "2027-03-04", "803.00");
   tl_advance(&T, TL_DAY_MS);
@@ -115,8 +90,8 @@ static void test_at_fill_at_payout(void **state)
   expect_wallet("MSFTx", ENGINE_REDEMPTION_ADDRESS, "0.000000000000000000");
   tl_expect(&T, "3.000000000000000000",
             "SELECT supply FROM chain_supply WHERE token = 'MSFTx' ORDER BY block DESC LIMIT 1");
-  expect_ref(r, T.ap_owner, "cash:USD", "801.39");
-  expect_ref(r, "chain", "tokens:MSFTx", "2.000000");
+  tl_expect_ref(&T, r, T.ap_owner, "cash:USD", "801.39");
+  tl_expect_ref(&T, r, "chain", "tokens:MSFTx", "2.000000");
   tl_books_ok(&T);
 }
 
@@ -141,8 +116,8 @@ static void test_redeem_rejected_remint(void **state)
   tl_expect(&T, "0.000000000000000000", "SELECT tokens_done FROM orders WHERE id = %lld",
             (long long)r);
   expect_wallet("AAPLx", TL_WALLET, "10.000000000000000000");
-  expect_ref(r, T.ap_owner, "tokens:AAPLx", "0.000000000000000000");
-  expect_ref(r, "chain", "tokens:AAPLx", "0.000000000000000000");
+  tl_expect_ref(&T, r, T.ap_owner, "tokens:AAPLx", "0.000000000000000000");
+  tl_expect_ref(&T, r, "chain", "tokens:AAPLx", "0.000000000000000000");
   tl_books_ok(&T);
 }
 
@@ -204,12 +179,7 @@ static void test_reserves(void **state)
 {
   (void)state;
   struct money hundred, mhundred;
-  int64_t id = tl_mint(&T, "AAPL", "10", "150");
-  tl_fund(&T, id);
-  tl_run(&T);
-  tl_exec(&T, id, 'F', "E1", NULL, "10", "149.5", "2027-03-02", "2027-03-03");
-  tl_broker(&T, id, "filled", "10");
-  tl_run(&T);
+  int64_t id = tl_mint_filled(&T, "AAPL", "10", "150", "149.5", "E1");
   /* 100 tokens issued outside any order, with no shares behind them. */
   money_parse("100", 3, 18, 0, &hundred);
   mhundred = hundred;

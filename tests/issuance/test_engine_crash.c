@@ -33,7 +33,7 @@
 #define N_REDEEM 10 /* 5 AAPL, 5 MSFT */
 #define PHASE_MS 240000
 
-static struct ex X;
+EX_FIXTURE("engine_crash")
 static struct ex_child sim, conn, cust, watch, eng[2];
 static unsigned seed, kills;
 
@@ -159,33 +159,13 @@ static void test_killed_engines(void **state)
             " chain_balances WHERE token = 'MSFTx' AND address = '" TL_WALLET "' ORDER BY block"
             " DESC LIMIT 1))");
   tl_expect(t, "0", "SELECT count(*) FROM orders WHERE attention IS NOT NULL");
-  char *out = NULL;
-  char *bargs[] = {"books", "check", NULL};
-  int rc = ex_run_backstock(&X, bargs, &out);
-  if (rc != 0 || strstr(out, "\nbooks ok") == NULL) {
-    print_error("%s", out);
-    free(out);
-    fail_msg("backstock books check: exit %d (seed %u)", rc, seed);
-  }
-  free(out);
+  char note[32];
+  snprintf(note, sizeof note, " (seed %u)", seed);
+  ex_books_ok(&X, note);
   ex_stop(&watch);
   ex_stop(&cust);
   ex_stop(&conn);
   ex_stop(&sim);
-}
-
-static int setup(void **state)
-{
-  (void)state;
-  ex_setup(&X, "engine_crash");
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  ex_teardown(&X);
-  return 0;
 }
 
 int main(void)

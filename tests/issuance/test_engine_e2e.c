@@ -28,7 +28,7 @@
 
 #define WAIT_MS 60000
 
-static struct ex X;
+EX_FIXTURE("engine_e2e")
 static struct ex_child sim, conn, cust, serve;
 
 static void state_is(int64_t id, const char *want)
@@ -172,33 +172,11 @@ static void test_orders_end_to_end(void **state)
             " chain_balances WHERE token = 'MSFTx' AND address = '" TL_WALLET "' ORDER BY block"
             " DESC LIMIT 1))");
   /* The books, by the command. */
-  char *out = NULL;
-  char *bargs[] = {"books", "check", NULL};
-  int rc = ex_run_backstock(&X, bargs, &out);
-  if (rc != 0 || strstr(out, "\nbooks ok") == NULL) {
-    print_error("%s", out);
-    free(out);
-    fail_msg("backstock books check: exit %d", rc);
-  }
-  free(out);
+  ex_books_ok(&X, "");
   ex_stop(&serve);
   ex_stop(&cust);
   ex_stop(&conn);
   ex_stop(&sim);
-}
-
-static int setup(void **state)
-{
-  (void)state;
-  ex_setup(&X, "engine_e2e");
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  ex_teardown(&X);
-  return 0;
 }
 
 int main(void)

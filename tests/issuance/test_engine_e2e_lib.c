@@ -208,6 +208,19 @@ int ex_run_backstock(struct ex *x, char *const args[], char **out)
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+void ex_books_ok(struct ex *x, const char *note)
+{
+  char *out = NULL;
+  char *args[] = {"books", "check", NULL};
+  int rc = ex_run_backstock(x, args, &out);
+  if (rc != 0 || strstr(out, "\nbooks ok") == NULL) {
+    print_error("%s", out);
+    free(out);
+    fail_msg("backstock books check: exit %d%s", rc, note);
+  }
+  free(out);
+}
+
 void ex_wait_sql(struct ex *x, unsigned ms, const char *want, const char *fmt, ...)
 {
   va_list ap;

@@ -47,6 +47,9 @@ struct ex {
 void ex_setup(struct ex *x, const char *tag);
 void ex_teardown(struct ex *x);
 
+/* EX_FIXTURE(tag) - "static struct ex X", started by ex_setup(&X, @tag) (TS_FIXTURE()). */
+#define EX_FIXTURE(tag) TS_FIXTURE(struct ex, X, ex_setup, ex_teardown, tag)
+
 /* The simulated broker (its listening port in x->broker_port). */
 void ex_start_sim(struct ex *x, struct ex_child *ch, const char *extra);
 /* The simulated custodian writing into x->drop. */
@@ -60,6 +63,9 @@ void ex_start_backstock(struct ex *x, struct ex_child *ch, const char *what, cha
                         const char *const env[]);
 /* Run `backstock @args...` to its end; its exit status; stdout in *out when not NULL (free it). */
 int ex_run_backstock(struct ex *x, char *const args[], char **out);
+
+/* `backstock books check` must exit 0 and say "books ok" (else its report and @note, failing). */
+void ex_books_ok(struct ex *x, const char *note);
 
 /* SIGTERM, then it must exit 0 within EX_STOP_WAIT_MS. */
 void ex_stop(struct ex_child *ch);

@@ -61,18 +61,12 @@ void tl_sql(struct tl *t, const char *fmt, ...)
 
 void tl_setup(struct tl *t, const char *tag)
 {
-  char msg[512];
   unsigned line = 0;
   memset(t, 0, sizeof *t);
-  ts_db_create(tag, &t->db);
-  t->c = ts_db_connect(&t->db, 20);
-  if (db_migrate(t->c, migrations_all, migrations_count, NULL, msg, sizeof msg) != 0)
-    fail_msg("migrate: %s", msg);
+  t->c = ts_db_migrated(tag, &t->db, 20, migrations_all, migrations_count);
   assert_int_equal(db_clock_set(t->c, TL_START_MS, NULL), 0);
-  char *ap = ts_sql_value(t->c, "INSERT INTO principals (name, role) VALUES ('ap-one', 'ap')"
-                                " RETURNING id");
-  t->ap = strtoll(ap, NULL, 10);
-  free(ap);
+  t->ap = ts_sql_int(t->c, "INSERT INTO principals (name, role) VALUES ('ap-one', 'ap')"
+                           " RETURNING id");
   snprintf(t->ap_owner, sizeof t->ap_owner, "ap:%lld", (long long)t->ap);
   ts_sql(t->c, "INSERT INTO principals (name, role) VALUES ('admin-one', 'issuer_admin')");
   ts_sql(t->c,
@@ -94,8 +88,7 @@ void tl_teardown(struct tl *t)
 {
   engine_free(t->e);
   cal_free(&t->cal);
-  db_close(t->c);
-  ts_db_drop(&t->db);
+  ts_db_done(&t->c, &t->db);
 }
 
 static int64_t insert_order(struct tl *t, const char *kind, const char *symbol, const char *qty,
@@ -283,6 +276,17 @@ char *tl_ref_sum(struct tl *t, int64_t id, const char *owner, const char *asset)
                   (long long)id, owner, asset);
 }
 
+void tl_expect_ref(struct tl *t, int64_t id, const char *owner, const char *asset, const char *want)
+{
+  char *v = tl_ref_sum(t, id, owner, asset);
+  if (strcmp(v, want) != 0) {
+    print_error("order %lld: %s %s is %s, want %s\n", (long long)id, owner, asset, v, want);
+    free(v);
+    fail();
+  }
+  free(v);
+}
+
 void tl_books_ok(struct tl *t)
 {
   struct books_report r;
@@ -301,22 +305,38 @@ char *tl_today(struct tl *t)
   return tl_value(t, "SELECT (clock_now() AT TIME ZONE 'America/New_York')::date");
 }
 
-int64_t tl_mint_done(struct tl *t, const char *symbol, const char *qty, const char *limit,
-                     const char *px, const char *exec_id)
+static char *next_weekday(struct tl *t, const char *day)
+{
+  return tl_value(t,
+                  "SELECT settle FROM (SELECT '%s'::date + n AS settle FROM"
+                  " generate_series(1, 5) n) d WHERE extract(isodow FROM settle) < 6"
+                  " ORDER BY settle LIMIT 1",
+                  day);
+}
+
+int64_t tl_mint_filled(struct tl *t, const char *symbol, const char *qty, const char *limit,
+                       const char *px, const char *exec_id)
 {
   int64_t id = tl_mint(t, symbol, qty, limit);
   tl_fund(t, id);
   tl_run(t);
   tl_expect(t, "broker_submitted", "SELECT state FROM orders WHERE id = %lld", (long long)id);
   char *today = tl_today(t);
-  char *settle = tl_value(t,
-                          "SELECT settle FROM (SELECT '%s'::date + n AS settle FROM"
-                          " generate_series(1, 5) n) d WHERE extract(isodow FROM settle) < 6"
-                          " ORDER BY settle LIMIT 1",
-                          today);
+  char *settle = next_weekday(t, today);
   tl_exec(t, id, 'F', exec_id, NULL, qty, px, today, settle);
   tl_broker(t, id, "filled", qty);
   tl_run(t);
+  free(today);
+  free(settle);
+  return id;
+}
+
+int64_t tl_mint_done(struct tl *t, const char *symbol, const char *qty, const char *limit,
+                     const char *px, const char *exec_id)
+{
+  int64_t id = tl_mint_filled(t, symbol, qty, limit, px, exec_id);
+  char *today = tl_today(t);
+  char *settle = next_weekday(t, today);
   char *cash = tl_value(t, "SELECT round(%s::numeric * %s::numeric, 2)", qty, px);
   char *isin = tl_value(t, "SELECT isin FROM instruments WHERE symbol = '%s'", symbol);
   tl_custody(t, exec_id, isin, qty, "RECE", settle, cash);

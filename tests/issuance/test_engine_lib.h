@@ -39,6 +39,9 @@ struct tl {
 void tl_setup(struct tl *t, const char *tag);
 void tl_teardown(struct tl *t);
 
+/* TL_FIXTURE(tag) - "static struct tl T", started by tl_setup(&T, @tag) (TS_FIXTURE()). */
+#define TL_FIXTURE(tag) TS_FIXTURE(struct tl, T, tl_setup, tl_teardown, tag)
+
 /* A query's first value (malloc'd text, "" without rows), and an exact comparison. */
 char *tl_value(struct tl *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tl_expect(struct tl *t, const char *want, const char *fmt, ...)
@@ -63,6 +66,14 @@ void tl_custody(struct tl *t, const char *tx_id, const char *isin, const char *q
                 const char *date, const char *amount);
 
 /*
+ * A mint of @qty @symbol at most @limit funded, placed and filled at @px
+ * today (execution @exec_id, settling the next weekday, the broker order
+ * filled), and one engine pass after the fill.
+ */
+int64_t tl_mint_filled(struct tl *t, const char *symbol, const char *qty, const char *limit,
+                       const char *px, const char *exec_id);
+
+/*
  * A mint of @qty @symbol at most @limit taken through to completed: funded,
  * placed, filled at @px (execution @exec_id, broker order filled), the
  * clock moved a day on, confirmed by the custodian, minted.  The clock
@@ -85,6 +96,9 @@ void tl_advance(struct tl *t, int64_t ms);
 void tl_events(struct tl *t, int64_t id, const char *want);
 /* Sum of the entries of @owner/@asset under "order:<id>" ("0" when none). */
 char *tl_ref_sum(struct tl *t, int64_t id, const char *owner, const char *asset);
+/* tl_ref_sum() must be exactly @want (fails the test naming the order, owner and asset). */
+void tl_expect_ref(struct tl *t, int64_t id, const char *owner, const char *asset,
+                   const char *want);
 /* books_check_with(the engine's hook) must be ok (prints the report if not). */
 void tl_books_ok(struct tl *t);
 

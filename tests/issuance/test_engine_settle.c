@@ -18,31 +18,12 @@
 #include "custody/custody.h"
 #include "tests/issuance/test_engine_lib.h"
 
-static struct tl T;
-
-static int setup(void **state)
-{
-  (void)state;
-  tl_setup(&T, "engine_settle");
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  tl_teardown(&T);
-  return 0;
-}
+TL_FIXTURE("engine_settle")
 
 /* AAPL 10 at 149.50, filled on Tuesday 2027-03-02 (settles Wednesday). */
 static int64_t filled(const char *exec_id)
 {
-  int64_t id = tl_mint(&T, "AAPL", "10", "150");
-  tl_fund(&T, id);
-  tl_run(&T);
-  tl_exec(&T, id, 'F', exec_id, NULL, "10", "149.5", "2027-03-02", "2027-03-03");
-  tl_broker(&T, id, "filled", "10");
-  tl_run(&T);
+  int64_t id = tl_mint_filled(&T, "AAPL", "10", "150", "149.5", exec_id);
   tl_expect(&T, "settling", "SELECT state FROM orders WHERE id = %lld", (long long)id);
   return id;
 }

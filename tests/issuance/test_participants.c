@@ -23,31 +23,18 @@ static struct ts_db db;
 static struct db_conn *c;
 static int64_t ap1, ap2, admin;
 
-static int64_t sql_i64(const char *sql)
-{
-  char *v = ts_sql_value(c, sql);
-  int64_t n = strtoll(v, NULL, 10);
-  free(v);
-  return n;
-}
-
 static int64_t principal(const char *name, const char *role)
 {
   char sql[256];
   snprintf(sql, sizeof sql, "INSERT INTO principals (name, role) VALUES ('%s', '%s') RETURNING id",
            name, role);
-  return sql_i64(sql);
+  return ts_sql_int(c, sql);
 }
 
 static int setup(void **state)
 {
   (void)state;
-  char msg[256];
-  ts_db_create("participants", &db);
-  c = ts_db_connect(&db, 10);
-  int rc = db_migrate(c, migrations_all, migrations_count, NULL, msg, sizeof msg);
-  if (rc != 0)
-    return rc;
+  c = ts_db_migrated("participants", &db, 10, migrations_all, migrations_count);
   ts_sql(c, "UPDATE clock SET anchor_virtual = anchor_virtual + interval '1000 days'");
   ap1 = principal("AP One", "ap");
   ap2 = principal("AP Two", "ap");
@@ -58,15 +45,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   (void)state;
-  db_close(c);
-  c = NULL;
-  ts_db_drop(&db);
+  ts_db_done(&c, &db);
   return 0;
 }
 
 static int64_t clock_ms(void)
 {
-  return sql_i64("SELECT floor(extract(epoch FROM clock_now()) * 1000)::bigint");
+  return ts_sql_int(c, "SELECT floor(extract(epoch FROM clock_now()) * 1000)::bigint");
 }
 
 #define A1 "0x00000000000000000000000000000000000000a1"
@@ -93,8 +78,8 @@ static void test_wallet_add(void **state)
   assert_true(w.created_ms >= before && w.created_ms <= after);
   assert_true(w.created_ms > util_now_ms() + 999LL * 86400000);
   assert_int_equal(w.revoked_ms, 0);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_wallets WHERE address = "
-                           "'0xabcdef0123456789abcdef0123456789abcdef01' AND label = 'desk'"),
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM ap_wallets WHERE address = "
+                                 "'0xabcdef0123456789abcdef0123456789abcdef01' AND label = 'desk'"),
                    1);
   /* NULL label is "". */
   assert_int_equal(ap_wallet_add_in(c, ap2, A2, NULL, &w2), 0);
@@ -127,8 +112,8 @@ static void test_wallet_add(void **state)
       -ERR_API_CONFLICT);
   assert_int_equal(ap_wallet_add_in(c, ap1, "0xabcdef0123456789abcdef0123456789abcdef01", "x", &w2),
                    -ERR_API_CONFLICT);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_wallets"), 2);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_wallets WHERE label = 'x'"), 0);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM ap_wallets"), 2);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM ap_wallets WHERE label = 'x'"), 0);
   assert_int_equal(ap_wallet_add_in(c, ap1, A3, longlabel, &w2), 0);
   assert_int_equal(strlen(w2.label), 100);
 }
@@ -151,7 +136,8 @@ static void test_wallet_revoke_active(void **state)
   assert_int_equal(ap_wallet_revoke_in(c, w.id, ap2, &r, &changed), -ERR_API_NOT_FOUND);
   assert_int_equal(ap_wallet_revoke_in(c, w.id + 100, 0, &r, &changed), -ERR_API_NOT_FOUND);
   assert_int_equal(ap_wallet_revoke_in(c, 0, 0, &r, &changed), -ERR_API_NOT_FOUND);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_wallets WHERE revoked_at IS NOT NULL"), 0);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM ap_wallets WHERE revoked_at IS NOT NULL"),
+                   0);
 
   int64_t before = clock_ms();
   assert_int_equal(ap_wallet_revoke_in(c, w.id, ap1, &r, &changed), 0);
@@ -174,7 +160,7 @@ static void test_wallet_revoke_active(void **state)
   assert_int_equal(r2.created_ms, w.created_ms);
   assert_string_equal(r2.label, "back");
   assert_int_equal(ap_wallet_active_in(c, ap1, A1, NULL), 0);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_wallets"), 1);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM ap_wallets"), 1);
 }
 
 struct seen {
@@ -257,7 +243,7 @@ static void test_key_add_revoke_list(void **state)
   snprintf(sql, sizeof sql,
            "SELECT count(*) FROM ap_signing_keys WHERE public_key = '\\x%s'::bytea AND ap = %lld",
            hex, (long long)ap1);
-  assert_int_equal(sql_i64(sql), 1);
+  assert_int_equal(ts_sql_int(c, sql), 1);
 
   /* Refusals, nothing written. */
   assert_int_equal(ap_signing_key_add_in(c, ap1, pk, NULL, &k2), -ERR_API_CONFLICT);
@@ -269,7 +255,7 @@ static void test_key_add_revoke_list(void **state)
   bad[31] = 0x7f; /* y = 2^255 - 1: not a canonical encoding */
   assert_int_equal(ap_signing_key_add_in(c, ap1, bad, NULL, &k2), -ERR_INVALID_ARGUMENT);
   assert_int_equal(ap_signing_key_add_in(c, ap1, pk2, "tab\there", &k2), -ERR_INVALID_ARGUMENT);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_signing_keys"), 1);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM ap_signing_keys"), 1);
 
   assert_int_equal(ap_signing_key_add_in(c, ap2, pk2, NULL, &k2), 0);
   assert_true(k2.id > k.id);
@@ -277,7 +263,8 @@ static void test_key_add_revoke_list(void **state)
   /* Revoke: not another AP's; then once; again changes nothing. */
   assert_int_equal(ap_signing_key_revoke_in(c, k.id, ap2, &r, &changed), -ERR_API_NOT_FOUND);
   assert_int_equal(ap_signing_key_revoke_in(c, 424242, 0, &r, &changed), -ERR_API_NOT_FOUND);
-  assert_int_equal(sql_i64("SELECT count(*) FROM ap_signing_keys WHERE revoked_at IS NOT NULL"), 0);
+  assert_int_equal(
+      ts_sql_int(c, "SELECT count(*) FROM ap_signing_keys WHERE revoked_at IS NOT NULL"), 0);
   assert_int_equal(ap_signing_key_revoke_in(c, k.id, ap1, &r, &changed), 0);
   assert_true(changed);
   assert_true(r.revoked_ms > 0);

@@ -19,14 +19,6 @@ static struct ts_db db;
 static struct db_conn *c;
 static int64_t ap1, ap2, admin, aapl, tsla;
 
-static int64_t sql_i64(const char *sql)
-{
-  char *v = ts_sql_value(c, sql);
-  int64_t n = strtoll(v, NULL, 10);
-  free(v);
-  return n;
-}
-
 static int64_t instrument(const char *sym, const char *isin)
 {
   char sql[512];
@@ -36,22 +28,17 @@ static int64_t instrument(const char *sym, const char *isin)
            " VALUES ('%s', '%s', '%sx', 'at_fill', 'on_receipt', 0.000001, 1000000, '09:30',"
            " '16:00', '15:30', 'queue') RETURNING id",
            sym, isin, sym);
-  return sql_i64(sql);
+  return ts_sql_int(c, sql);
 }
 
 static int setup(void **state)
 {
   (void)state;
-  char msg[256];
-  ts_db_create("part_limits", &db);
-  c = ts_db_connect(&db, 10);
-  int rc = db_migrate(c, migrations_all, migrations_count, NULL, msg, sizeof msg);
-  if (rc != 0)
-    return rc;
-  ap1 = sql_i64("INSERT INTO principals (name, role) VALUES ('AP One', 'ap') RETURNING id");
-  ap2 = sql_i64("INSERT INTO principals (name, role) VALUES ('AP Two', 'ap') RETURNING id");
-  admin =
-      sql_i64("INSERT INTO principals (name, role) VALUES ('Ops', 'issuer_admin') RETURNING id");
+  c = ts_db_migrated("part_limits", &db, 10, migrations_all, migrations_count);
+  ap1 = ts_sql_int(c, "INSERT INTO principals (name, role) VALUES ('AP One', 'ap') RETURNING id");
+  ap2 = ts_sql_int(c, "INSERT INTO principals (name, role) VALUES ('AP Two', 'ap') RETURNING id");
+  admin = ts_sql_int(
+      c, "INSERT INTO principals (name, role) VALUES ('Ops', 'issuer_admin') RETURNING id");
   aapl = instrument("AAPL", "US0378331005");
   tsla = instrument("TSLA", "US88160R1014");
   return 0;
@@ -60,9 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   (void)state;
-  db_close(c);
-  c = NULL;
-  ts_db_drop(&db);
+  ts_db_done(&c, &db);
   return 0;
 }
 
@@ -87,7 +72,7 @@ static int64_t order(const char *kind, int64_t ap, int64_t ins, const char *q, c
            " %s, 100, %s, 1, %s, %s, 0, 0, '%s', %s, current_date) RETURNING id",
            kind, (long long)ap, (long long)ins, q, q, mint ? "'at_fill'" : "NULL",
            mint ? "NULL" : "'on_receipt'", state, filled);
-  return sql_i64(sql);
+  return ts_sql_int(c, sql);
 }
 
 static void set_limit(int64_t ins, int64_t ap, enum order_kind kind, int32_t window, const char *mx)
@@ -243,15 +228,15 @@ static void test_set_and_list(void **state)
   assert_string_equal(buf, "250.500000");
   money_format(l.max_qty, buf, sizeof buf);
   assert_string_equal(buf, "300.000000");
-  assert_int_equal(sql_i64("SELECT count(*) FROM order_limits WHERE max_qty = 300"), 1);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM order_limits WHERE max_qty = 300"), 1);
   /* Another window, instrument-wide, another instrument: rows of their own. */
   set_limit(aapl, ap1, ORDER_REDEEM, 60, "5");
   set_limit(aapl, 0, ORDER_REDEEM, 3600, "1000");
   set_limit(aapl, 0, ORDER_REDEEM, 3600, "2000"); /* replaces, ap NULL is one scope */
   set_limit(tsla, 0, ORDER_MINT, 31622400, "7");
-  assert_int_equal(sql_i64("SELECT count(*) FROM order_limits"), 4);
-  assert_int_equal(sql_i64("SELECT count(*) FROM order_limits WHERE ap IS NULL AND max_qty = 2000"),
-                   1);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM order_limits"), 4);
+  assert_int_equal(
+      ts_sql_int(c, "SELECT count(*) FROM order_limits WHERE ap IS NULL AND max_qty = 2000"), 1);
 
   /* Refusals, nothing written. */
   struct order_limit b = l;
@@ -277,8 +262,8 @@ static void test_set_and_list(void **state)
   assert_int_equal(order_limit_set_in(c, &b, NULL), -ERR_API_NOT_FOUND);
   b.ap = 424242;
   assert_int_equal(order_limit_set_in(c, &b, NULL), -ERR_API_NOT_FOUND);
-  assert_int_equal(sql_i64("SELECT count(*) FROM order_limits"), 4);
-  assert_int_equal(sql_i64("SELECT count(*) FROM order_limits WHERE max_qty = 300"), 1);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM order_limits"), 4);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM order_limits WHERE max_qty = 300"), 1);
 
   struct seen s;
   memset(&s, 0, sizeof s);
@@ -335,7 +320,7 @@ static void test_race(void **state)
   /* Exactly one committed; the other failed serialization (and would be retried). */
   assert_true((a >= 0) != (b >= 0));
   assert_int_equal(a >= 0 ? b : a, DB_QS_SOFT);
-  assert_int_equal(sql_i64("SELECT count(*) FROM orders"), 1);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM orders"), 1);
   /* The retry sees the first order and is refused. */
   assert_int_equal(order_limits_check_in(c2, aapl, ap2, ORDER_MINT, qty("60")), -ERR_ORDER_LIMIT);
   assert_int_equal(order_limits_check_in(c2, aapl, ap2, ORDER_MINT, qty("40")), 0);

@@ -131,6 +131,27 @@ static void expect_usage(const struct res *r, int code, const char *needle)
   assert_string_equal(r->out, "");
 }
 
+/*
+ * The CLI must fail on @args: as a usage error @code naming @text
+ * (expect_usage()) when @usage, else with the service's error @code named
+ * @text (expect_error()).
+ */
+static void fails(bool usage, const char *key, int code, const char *text, const char *const *args)
+{
+  struct res r;
+  cli(&r, key, args);
+  if (usage)
+    expect_usage(&r, code, text);
+  else
+    expect_error(&r, code, text);
+  res_free(&r);
+}
+
+#define USAGE(key, code, needle, ...)                                                              \
+  fails(true, key, code, needle, (const char *const[]){__VA_ARGS__, NULL})
+#define REFUSED(key, code, name, ...)                                                              \
+  fails(false, key, code, name, (const char *const[]){__VA_ARGS__, NULL})
+
 /* The reply on stdout as a tree (yajl_tree_free()). */
 static yajl_val json(const struct res *r)
 {
@@ -160,6 +181,22 @@ static yajl_val jget(yajl_val v, const char *path)
     }
   }
   return v;
+}
+
+/* The CLI must succeed (exit 0): its stdout as JSON (done() frees both). */
+static yajl_val cli_json(struct res *r, const char *key, const char *const *args)
+{
+  cli(r, key, args);
+  expect(r, 0);
+  return json(r);
+}
+
+#define CLI_JSON(r, key, ...) cli_json(r, key, (const char *const[]){__VA_ARGS__, NULL})
+
+static void done(struct res *r, yajl_val v)
+{
+  yajl_tree_free(v);
+  res_free(r);
 }
 
 static const char *jstr(yajl_val v, const char *path)
@@ -322,67 +359,37 @@ static void test_help_usage(void **state)
   res_free(&r);
 
   /* Usage errors: exit 2, one line, nothing sent (no service is needed for them). */
-  CLI(&r, E.admin, "mint", "--symbol", "TSLA", "--quantity", "1,5", "--limit-price", "2",
-      "--wallet", "0x1");
-  expect_usage(&r, 1001, "error 1001 money_syntax: mint: --quantity \"1,5\"");
-  res_free(&r);
-  CLI(&r, E.admin, "mint", "--symbol", "TSLA", "--quantity", "1.1234567", "--limit-price", "2",
-      "--wallet", "0x1");
-  expect_usage(&r, 1005, "money_precision");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "fund", "7", "--amount", "-5", "--bank-ref", "W");
-  expect_usage(&r, 1002, "--amount \"-5\"");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "fund", "7", "--amount", "5.001", "--bank-ref", "W");
-  expect_usage(&r, 1005, "at most 2 places");
-  res_free(&r);
-  CLI(&r, E.admin, "mint", "--symbol", "TSLA", "--quantity", "1");
-  expect_usage(&r, 3, "--limit-price P is required");
-  res_free(&r);
-  CLI(&r, E.admin, "signing-keys", "add", "--label", "x");
-  expect_usage(&r, 3, "--public-key-file FILE or --public-key B64 is required");
-  res_free(&r);
-  CLI(&r, E.admin, "orders", "show", "abc");
-  expect_usage(&r, 3, "ID \"abc\": want a positive integer");
-  res_free(&r);
-  CLI(&r, E.admin, "orders", "show");
-  expect_usage(&r, 3, "the argument ID is required");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "payout", "3", "--kind", "bonus", "--amount", "1", "--bank-ref", "B");
-  expect_usage(&r, 3, "want one of refund|payout");
-  res_free(&r);
-  CLI(&r, E.admin, "me", "--bogus");
-  expect_usage(&r, 3, "unknown option --bogus");
-  res_free(&r);
-  CLI(&r, E.admin, "me", "--output", "yaml");
-  expect_usage(&r, 3, "want json or table");
-  res_free(&r);
-  CLI(&r, E.admin, "pauses", "--timeout", "0");
-  expect_usage(&r, 3, "--timeout");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "audit", "--limit", "5", "--limit", "6");
-  expect_usage(&r, 3, "--limit given twice");
-  res_free(&r);
+  USAGE(E.admin, 1001, "error 1001 money_syntax: mint: --quantity \"1,5\"", "mint", "--symbol",
+        "TSLA", "--quantity", "1,5", "--limit-price", "2", "--wallet", "0x1");
+  USAGE(E.admin, 1005, "money_precision", "mint", "--symbol", "TSLA", "--quantity", "1.1234567",
+        "--limit-price", "2", "--wallet", "0x1");
+  USAGE(E.admin, 1002, "--amount \"-5\"", "admin", "fund", "7", "--amount", "-5", "--bank-ref",
+        "W");
+  USAGE(E.admin, 1005, "at most 2 places", "admin", "fund", "7", "--amount", "5.001", "--bank-ref",
+        "W");
+  USAGE(E.admin, 3, "--limit-price P is required", "mint", "--symbol", "TSLA", "--quantity", "1");
+  USAGE(E.admin, 3, "--public-key-file FILE or --public-key B64 is required", "signing-keys", "add",
+        "--label", "x");
+  USAGE(E.admin, 3, "ID \"abc\": want a positive integer", "orders", "show", "abc");
+  USAGE(E.admin, 3, "the argument ID is required", "orders", "show");
+  USAGE(E.admin, 3, "want one of refund|payout", "admin", "payout", "3", "--kind", "bonus",
+        "--amount", "1", "--bank-ref", "B");
+  USAGE(E.admin, 3, "unknown option --bogus", "me", "--bogus");
+  USAGE(E.admin, 3, "want json or table", "me", "--output", "yaml");
+  USAGE(E.admin, 3, "--timeout", "pauses", "--timeout", "0");
+  USAGE(E.admin, 3, "--limit given twice", "admin", "audit", "--limit", "5", "--limit", "6");
   CLI(&r, NULL, "me", "--key", E.admin);
   expect_usage(&r, 3, "never taken as an argument");
   assert_null(strstr(r.err, E.admin + 21)); /* not even echoed */
   res_free(&r);
-  CLI(&r, NULL, "me");
-  expect_usage(&r, 3, "no API key: set BACKSTOCK_API_KEY or use --key-file FILE");
-  res_free(&r);
-  CLI(&r, E.admin, "me", "--api", "ftp://127.0.0.1:21");
-  expect_usage(&r, 3, "is not http(s)://HOST[:PORT]");
-  res_free(&r);
-  CLI(&r, E.admin, "mint", "--symbol", "T", "--quantity", "1", "--limit-price", "1", "--wallet",
-      "0x1", "--idempotency-key", "has space");
-  expect_usage(&r, 3, "--idempotency-key");
-  res_free(&r);
+  USAGE(NULL, 3, "no API key: set BACKSTOCK_API_KEY or use --key-file FILE", "me");
+  USAGE(E.admin, 3, "is not http(s)://HOST[:PORT]", "me", "--api", "ftp://127.0.0.1:21");
+  USAGE(E.admin, 3, "--idempotency-key", "mint", "--symbol", "T", "--quantity", "1",
+        "--limit-price", "1", "--wallet", "0x1", "--idempotency-key", "has space");
   CLI(&r, E.admin, "nonsense");
   expect(&r, 2); /* not a client command: the service's usage */
   res_free(&r);
-  CLI(&r, NULL, "help", "nonsense");
-  expect_usage(&r, 3, "no command \"nonsense\"");
-  res_free(&r);
+  USAGE(NULL, 3, "no command \"nonsense\"", "help", "nonsense");
   E.ok = true;
 }
 
@@ -403,8 +410,7 @@ static void test_admin(void **state)
   v = json(&r);
   assert_string_equal(jstr(v, "principal.role"), "issuer_admin");
   assert_string_equal(r.err, "");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   snprintf(path, sizeof path, "%s/loose.key", E.tmp);
   write_file(path, E.admin, 0644);
   CLI(&r, NULL, "me", "--key-file", path);
@@ -413,9 +419,7 @@ static void test_admin(void **state)
   res_free(&r);
   snprintf(path, sizeof path, "%s/empty.key", E.tmp);
   write_file(path, "\n", 0600);
-  CLI(&r, E.admin, "me", "--key-file", path);
-  expect_usage(&r, 3, "empty.key is empty");
-  res_free(&r);
+  USAGE(E.admin, 3, "empty.key is empty", "me", "--key-file", path);
   /* A key file wins over the variable. */
   CLI(&r, "bsk_0000000000000000_nope", "me", "--key-file", E.admin_file);
   expect(&r, 0);
@@ -426,84 +430,56 @@ static void test_admin(void **state)
   expect_error(&r, 3008, "api_unauthorized");
   assert_string_equal(r.err, "error 3008 api_unauthorized: missing or invalid API key\n");
   res_free(&r);
-  CLI(&r, "garbage", "pauses");
-  expect_error(&r, 3008, "api_unauthorized");
-  res_free(&r);
+  REFUSED("garbage", 3008, "api_unauthorized", "pauses");
 
   /* An AP and its keys. */
-  CLI(&r, E.admin, "admin", "principals", "add", "--name", "Desk AP", "--role", "ap");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "principals", "add", "--name", "Desk AP", "--role", "ap");
   assert_string_equal(jstr(v, "principal.name"), "Desk AP");
   assert_string_equal(jstr(v, "principal.role"), "ap");
   snprintf(E.ap, sizeof E.ap, "%s", jstr(v, "api_key"));
   snprintf(E.ap_id, sizeof E.ap_id, "%s", jnum(v, "principal.id"));
   assert_string_equal(E.ap_id, "2");
   assert_int_equal(strncmp(E.ap, "bsk_", 4), 0);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "keys", "add", E.ap_id);
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "keys", "add", E.ap_id);
   snprintf(key2, sizeof key2, "%s", jstr(v, "api_key"));
   snprintf(kid, sizeof kid, "%s", jstr(v, "key.id"));
   assert_string_equal(jnum(v, "key.principal"), "2");
   assert_int_equal(strlen(kid), 16);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, key2, "me");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, key2, "me");
   assert_string_equal(jstr(v, "principal.name"), "Desk AP");
   assert_string_equal(jstr(v, "key.id"), kid);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "keys", "revoke", kid);
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "keys", "revoke", kid);
   assert_string_equal(jstr(v, "key.id"), kid);
   assert_non_null(jstr(v, "key.revoked_at"));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, key2, "me");
-  expect_error(&r, 3008, "api_unauthorized");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "keys", "add", "999");
-  expect_error(&r, 3001, "api_not_found");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(key2, 3008, "api_unauthorized", "me");
+  REFUSED(E.admin, 3001, "api_not_found", "admin", "keys", "add", "999");
 
   /* Roles. */
-  CLI(&r, E.ap, "admin", "audit");
-  expect_error(&r, 3009, "api_forbidden");
-  res_free(&r);
-  CLI(&r, E.ap, "admin", "principals", "add", "--name", "x", "--role", "ap");
-  expect_error(&r, 3009, "api_forbidden");
-  res_free(&r);
+  REFUSED(E.ap, 3009, "api_forbidden", "admin", "audit");
+  REFUSED(E.ap, 3009, "api_forbidden", "admin", "principals", "add", "--name", "x", "--role", "ap");
 
   /* Idempotent retries: the same key replays, another body under it is refused. */
-  CLI(&r, E.admin, "admin", "principals", "add", "--name", "Auditor", "--role", "auditor",
-      "--idempotency-key", "cli-k1");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "principals", "add", "--name", "Auditor", "--role", "auditor",
+               "--idempotency-key", "cli-k1");
   snprintf(E.auditor, sizeof E.auditor, "%s", jstr(v, "api_key"));
   assert_string_equal(jnum(v, "principal.id"), "3");
   yajl_tree_free(v);
   assert_string_equal(r.err, "");
   res_free(&r);
-  CLI(&r, E.admin, "admin", "principals", "add", "--name", "Auditor", "--role", "auditor",
-      "--idempotency-key=cli-k1");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "principals", "add", "--name", "Auditor", "--role", "auditor",
+               "--idempotency-key=cli-k1");
   assert_string_equal(jnum(v, "principal.id"), "3");
   assert_true(YAJL_IS_NULL(jget(v, "api_key"))); /* a replay never shows the key again */
   yajl_tree_free(v);
   assert_string_equal(r.err, "backstock: this is the stored reply of an earlier request with "
                              "Idempotency-Key cli-k1; nothing was done again\n");
   res_free(&r);
-  CLI(&r, E.admin, "admin", "principals", "add", "--name", "Other", "--role", "auditor",
-      "--idempotency-key", "cli-k1");
-  expect_error(&r, 3011, "api_idempotency_conflict");
-  res_free(&r);
+  REFUSED(E.admin, 3011, "api_idempotency_conflict", "admin", "principals", "add", "--name",
+          "Other", "--role", "auditor", "--idempotency-key", "cli-k1");
   CLI(&r, E.auditor, "admin", "principals", "list", "--output", "table");
   expect(&r, 0);
   assert_int_equal(strncmp(r.out, "id  name     role          created", 34), 0);
@@ -512,31 +488,22 @@ static void test_admin(void **state)
   assert_non_null(strstr(r.out, "\n3   Auditor  auditor       "));
   assert_non_null(strstr(r.out, "\nnext_cursor: -\n"));
   res_free(&r);
-  CLI(&r, E.auditor, "audit", "principals", "--limit", "2");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.auditor, "audit", "principals", "--limit", "2");
   assert_int_equal(jlen(v, "items"), 2);
   char cursor[64];
   snprintf(cursor, sizeof cursor, "%s", jstr(v, "next_cursor"));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "principals", "--limit", "2", "--cursor", cursor);
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.auditor, "audit", "principals", "--limit", "2", "--cursor", cursor);
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.name"), "Auditor");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "principals", "--cursor", "bogus");
-  expect_error(&r, 3013, "api_bad_cursor");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.auditor, 3013, "api_bad_cursor", "audit", "principals", "--cursor", "bogus");
 
   /* Instruments. */
-  CLI(&r, E.admin, "admin", "instruments", "create", "--symbol", "TSLA", "--isin", "US88160R1014",
-      "--token-symbol", "TSLAx", "--mint-policy", "at_settlement", "--burn-policy", "on_receipt",
-      "--min-order-qty", "1", "--max-order-qty", "100000", "--fee-rate", "0.0025");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "instruments", "create", "--symbol", "TSLA", "--isin",
+               "US88160R1014", "--token-symbol", "TSLAx", "--mint-policy", "at_settlement",
+               "--burn-policy", "on_receipt", "--min-order-qty", "1", "--max-order-qty", "100000",
+               "--fee-rate", "0.0025");
   assert_string_equal(jstr(v, "instrument.symbol"), "TSLA");
   assert_string_equal(jstr(v, "instrument.token_symbol"), "TSLAx");
   assert_string_equal(jstr(v, "instrument.fee_rate"), "0.002500");
@@ -545,40 +512,28 @@ static void test_admin(void **state)
   assert_string_equal(jstr(v, "instrument.max_order_qty"), "100000.000000");
   assert_string_equal(jnum(v, "instrument.token_decimals"), "18");
   assert_string_equal(jstr(v, "instrument.out_of_hours"), "queue");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "instruments", "create", "--symbol", "TSLA", "--isin", "US88160R1014",
-      "--token-symbol", "TSLAx", "--mint-policy", "at_settlement", "--burn-policy", "on_receipt",
-      "--min-order-qty", "1", "--max-order-qty", "100000");
-  expect_error(&r, 3012, "api_conflict");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "instruments", "create", "--symbol", "AAPL", "--isin", "US0378331006",
-      "--token-symbol", "AAPLx", "--mint-policy", "sometimes", "--burn-policy", "on_receipt",
-      "--min-order-qty", "1", "--max-order-qty", "10");
-  expect_usage(&r, 3, "want one of at_fill|at_settlement");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.admin, 3012, "api_conflict", "admin", "instruments", "create", "--symbol", "TSLA",
+          "--isin", "US88160R1014", "--token-symbol", "TSLAx", "--mint-policy", "at_settlement",
+          "--burn-policy", "on_receipt", "--min-order-qty", "1", "--max-order-qty", "100000");
+  USAGE(E.admin, 3, "want one of at_fill|at_settlement", "admin", "instruments", "create",
+        "--symbol", "AAPL", "--isin", "US0378331006", "--token-symbol", "AAPLx", "--mint-policy",
+        "sometimes", "--burn-policy", "on_receipt", "--min-order-qty", "1", "--max-order-qty",
+        "10");
   CLI(&r, E.admin, "admin", "instruments", "create", "--symbol", "AAPL", "--isin", "US0378331007",
       "--token-symbol", "AAPLx", "--mint-policy", "at_fill", "--burn-policy", "on_receipt",
       "--min-order-qty", "1", "--max-order-qty", "10");
   expect_error(&r, 3006, "api_field"); /* the ISIN's check digit, checked by the service */
   assert_non_null(strstr(r.err, "isin"));
   res_free(&r);
-  CLI(&r, E.admin, "admin", "instruments", "update", "TSLA", "--fee-flat", "1.50");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "instruments", "update", "TSLA", "--fee-flat", "1.50");
   assert_string_equal(jstr(v, "instrument.fee_flat"), "1.50");
   assert_string_equal(jstr(v, "instrument.fee_rate"), "0.002500");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "instruments", "show", "TSLA");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.ap, "instruments", "show", "TSLA");
   assert_string_equal(jstr(v, "instrument.isin"), "US88160R1014");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "instruments", "show", "NOPE");
-  expect_error(&r, 3001, "api_not_found");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 3001, "api_not_found", "instruments", "show", "NOPE");
   CLI(&r, E.ap, "instruments", "--output", "table");
   expect(&r, 0);
   assert_int_equal(strncmp(r.out, "id  symbol  isin          token_symbol", 37), 0);
@@ -586,73 +541,47 @@ static void test_admin(void **state)
   res_free(&r);
 
   /* Pauses. */
-  CLI(&r, E.admin, "admin", "pause", "set", "--scope", "TSLA", "--kind", "mint", "--reason",
-      "split on Friday");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "pause", "set", "--scope", "TSLA", "--kind", "mint",
+               "--reason", "split on Friday");
   assert_string_equal(jstr(v, "pause.scope"), "TSLA");
   assert_string_equal(jstr(v, "pause.kind"), "mint");
   assert_true(YAJL_IS_TRUE(jget(v, "pause.paused")));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "pauses");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.ap, "pauses");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.reason"), "split on Friday");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "pause", "clear", "--scope", "TSLA", "--kind", "mint", "--reason",
-      "split done");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "pause", "clear", "--scope", "TSLA", "--kind", "mint",
+               "--reason", "split done");
   assert_true(YAJL_IS_FALSE(jget(v, "pause.paused")));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "pause", "list");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "pause", "list");
   assert_int_equal(jlen(v, "items"), 0);
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* Wallets and limits. */
-  CLI(&r, E.admin, "admin", "wallets", "add", "--ap", E.ap_id, "--address",
-      "0x1111111111111111111111111111111111111111", "--label", "desk");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "wallets", "add", "--ap", E.ap_id, "--address",
+               "0x1111111111111111111111111111111111111111", "--label", "desk");
   assert_string_equal(jstr(v, "wallet.address"), "0x1111111111111111111111111111111111111111");
   snprintf(wallet_ap, sizeof wallet_ap, "%s", jnum(v, "wallet.ap"));
   assert_string_equal(wallet_ap, E.ap_id);
   assert_true(YAJL_IS_NULL(jget(v, "wallet.revoked_at")));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "wallets");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.ap, "wallets");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.label"), "desk");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "wallets", "--ap", "1");
-  expect_error(&r, 3009, "api_forbidden");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "limits", "set", "--symbol", "TSLA", "--kind", "mint",
-      "--window-seconds", "86400", "--max-qty", "5000");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  REFUSED(E.ap, 3009, "api_forbidden", "wallets", "--ap", "1");
+  v = CLI_JSON(&r, E.admin, "admin", "limits", "set", "--symbol", "TSLA", "--kind", "mint",
+               "--window-seconds", "86400", "--max-qty", "5000");
   assert_string_equal(jstr(v, "limit.max_qty"), "5000.000000");
   assert_string_equal(jnum(v, "limit.window_seconds"), "86400");
   assert_true(YAJL_IS_NULL(jget(v, "limit.ap")));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "limits", "--symbol", "TSLAx");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.auditor, "audit", "limits", "--symbol", "TSLAx");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.symbol"), "TSLA");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* Signing keys: made here, registered, listed, revoked. */
   snprintf(path, sizeof path, "%s/ap.key", E.tmp);
@@ -666,58 +595,35 @@ static void test_admin(void **state)
   assert_int_equal(strncmp(r.err, "error 4 io: signing-keys generate: cannot create ", 49), 0);
   res_free(&r);
   snprintf(path, sizeof path, "%s/ap.key.pub", E.tmp);
-  CLI(&r, E.ap, "signing-keys", "add", "--public-key-file", path, "--label", "desk-1");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "signing-keys", "add", "--public-key-file", path, "--label", "desk-1");
   assert_string_equal(jstr(v, "signing_key.public_key"), pub);
   assert_string_equal(jstr(v, "signing_key.label"), "desk-1");
   snprintf(sk_id, sizeof sk_id, "%s", jnum(v, "signing_key.id"));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "signing-keys", "add", "--public-key", pub);
-  expect_error(&r, 3012, "api_conflict");
-  res_free(&r);
-  CLI(&r, E.ap, "signing-keys", "add", "--public-key", pub, "--public-key-file", path);
-  expect_usage(&r, 3, "give only one of the options for public_key");
-  res_free(&r);
-  CLI(&r, E.ap, "signing-keys", "add", "--public-key-file", E.admin_file);
-  expect_usage(&r, 3, "does not hold a base64 Ed25519 public key");
-  res_free(&r);
-  CLI(&r, E.ap, "signing-keys", "list");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  REFUSED(E.ap, 3012, "api_conflict", "signing-keys", "add", "--public-key", pub);
+  USAGE(E.ap, 3, "give only one of the options for public_key", "signing-keys", "add",
+        "--public-key", pub, "--public-key-file", path);
+  USAGE(E.ap, 3, "does not hold a base64 Ed25519 public key", "signing-keys", "add",
+        "--public-key-file", E.admin_file);
+  v = CLI_JSON(&r, E.ap, "signing-keys", "list");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jnum(v, "items.0.id"), sk_id);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "signing-keys", "revoke", sk_id);
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.ap, "signing-keys", "revoke", sk_id);
   assert_non_null(jstr(v, "signing_key.revoked_at"));
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* Balances and the books. */
-  CLI(&r, E.ap, "balances");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "balances");
   assert_int_equal(jlen(v, "items"), 0);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "books");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.auditor, "audit", "books");
   assert_true(YAJL_IS_TRUE(jget(v, "ok")));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "audit", "books");
-  expect_error(&r, 3009, "api_forbidden");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 3009, "api_forbidden", "audit", "books");
 
   /* The audit log: every admin action above, in order, its chain verified. */
-  CLI(&r, E.auditor, "audit", "log");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.auditor, "audit", "log");
   assert_true(YAJL_IS_TRUE(jget(v, "verified")));
   const char *actions[] = {"principal.bootstrap", "principal.create", "key.create",
                            "key.revoke",          "principal.create", "instrument.create",
@@ -733,8 +639,7 @@ static void test_admin(void **state)
     snprintf(name, sizeof name, "items.%zu.action", k);
     assert_string_equal(jstr(v, name), actions[k]);
   }
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   CLI(&r, E.admin, "admin", "audit", "--limit", "1", "--output", "table");
   expect(&r, 0);
   assert_int_equal(strncmp(r.out, "seq  at  ", 9), 0);
@@ -743,9 +648,7 @@ static void test_admin(void **state)
   res_free(&r);
 
   /* No service there: error 4 io, exit 1; a POST says how to retry safely. */
-  CLI(&r, E.admin, "me", "--api", "http://127.0.0.1:1");
-  expect_error(&r, 4, "io");
-  res_free(&r);
+  REFUSED(E.admin, 4, "io", "me", "--api", "http://127.0.0.1:1");
   CLI(&r, E.admin, "admin", "pause", "set", "--scope", "global", "--kind", "mint", "--reason", "x",
       "--api", "http://127.0.0.1:1/", "--idempotency-key", "retry-me");
   expect(&r, 1);
@@ -781,26 +684,18 @@ static void test_orders(void **state)
                       tm.tm_sec; /* to Saturday 15:00 UTC */
   char adv[32];
   snprintf(adv, sizeof adv, "%lld", advance);
-  CLI(&r, E.admin, "admin", "clock", "set", "--advance-seconds", adv);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "clock", "set", "--advance-seconds", adv);
   long long off = strtoll(jnum(v, "offset_seconds"), NULL, 10);
   assert_true(off >= advance - 2 && off <= advance + 2);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "instruments", "update", "TSLA", "--market-open", "09:30", "--cutoff",
-      "09:31", "--market-close", "09:32");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "instruments", "update", "TSLA", "--market-open", "09:30",
+               "--cutoff", "09:31", "--market-close", "09:32");
   assert_string_equal(jstr(v, "instrument.cutoff"), "09:31");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* A mint: 10 shares at most 250.00; fee 1.50 + ceil(2500.00 x 0.0025) = 7.75. */
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "10", "--limit-price", "250.00",
-      "--wallet", WALLET, "--client-ref", "cli-1", "--idempotency-key", "mint-1");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "10", "--limit-price", "250.00",
+               "--wallet", WALLET, "--client-ref", "cli-1", "--idempotency-key", "mint-1");
   snprintf(id1, sizeof id1, "%s", jnum(v, "order.id"));
   assert_string_equal(jstr(v, "order.kind"), "mint");
   assert_string_equal(jstr(v, "order.state"), "awaiting_cash");
@@ -810,43 +705,30 @@ static void test_orders(void **state)
   assert_string_equal(jstr(v, "order.cash_required"), "2507.75");
   assert_string_equal(jstr(v, "order.client_ref"), "cli-1");
   assert_true(YAJL_IS_FALSE(jget(v, "order.signed")));
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   /* The same command again (a retry): the same order, nothing new. */
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "10", "--limit-price", "250.00",
-      "--wallet", WALLET, "--client-ref", "cli-1", "--idempotency-key", "mint-1");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "10", "--limit-price", "250.00",
+               "--wallet", WALLET, "--client-ref", "cli-1", "--idempotency-key", "mint-1");
   assert_string_equal(jnum(v, "order.id"), id1);
   yajl_tree_free(v);
   assert_non_null(strstr(r.err, "Idempotency-Key mint-1; nothing was done again"));
   res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "11", "--limit-price", "250.00",
-      "--wallet", WALLET, "--idempotency-key", "mint-1");
-  expect_error(&r, 3011, "api_idempotency_conflict");
-  res_free(&r);
+  REFUSED(E.ap, 3011, "api_idempotency_conflict", "mint", "--symbol", "TSLA", "--quantity", "11",
+          "--limit-price", "250.00", "--wallet", WALLET, "--idempotency-key", "mint-1");
 
   /* Refused at the API: nothing stored. */
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "10", "--limit-price", "250", "--wallet",
-      "0x2222222222222222222222222222222222222222");
-  expect_error(&r, 8006, "order_wallet");
-  res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "100001", "--limit-price", "250",
-      "--wallet", WALLET);
-  expect_error(&r, 8003, "order_size");
-  res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "NOPE", "--quantity", "1", "--limit-price", "250", "--wallet",
-      WALLET);
-  expect_error(&r, 8011, "order_instrument");
-  res_free(&r);
+  REFUSED(E.ap, 8006, "order_wallet", "mint", "--symbol", "TSLA", "--quantity", "10",
+          "--limit-price", "250", "--wallet", "0x2222222222222222222222222222222222222222");
+  REFUSED(E.ap, 8003, "order_size", "mint", "--symbol", "TSLA", "--quantity", "100001",
+          "--limit-price", "250", "--wallet", WALLET);
+  REFUSED(E.ap, 8011, "order_instrument", "mint", "--symbol", "NOPE", "--quantity", "1",
+          "--limit-price", "250", "--wallet", WALLET);
   CLI(&r, E.admin, "admin", "pause", "set", "--scope", "global", "--kind", "mint", "--reason",
       "maintenance");
   expect(&r, 0);
   res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "1", "--limit-price", "250", "--wallet",
-      WALLET);
-  expect_error(&r, 8002, "order_paused");
-  res_free(&r);
+  REFUSED(E.ap, 8002, "order_paused", "mint", "--symbol", "TSLA", "--quantity", "1",
+          "--limit-price", "250", "--wallet", WALLET);
   CLI(&r, E.admin, "admin", "pause", "clear", "--scope", "global", "--kind", "mint", "--reason",
       "done");
   expect(&r, 0);
@@ -858,58 +740,38 @@ static void test_orders(void **state)
   assert_non_null(strstr(r.out, "\nstate                   awaiting_cash\n"));
   assert_non_null(strstr(r.out, "\ncash_required           2507.75\n"));
   res_free(&r);
-  CLI(&r, E.ap, "orders", "events", id1);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "orders", "events", id1);
   assert_int_equal(jlen(v, "items"), 3);
   assert_true(YAJL_IS_NULL(jget(v, "items.0.from_state")));
   assert_string_equal(jstr(v, "items.0.to_state"), "requested");
   assert_string_equal(jstr(v, "items.1.to_state"), "validated");
   assert_string_equal(jstr(v, "items.2.to_state"), "awaiting_cash");
   assert_string_equal(jstr(v, "items.2.actor"), "api:2");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "orders", "show", "999");
-  expect_error(&r, 8008, "order_not_found");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 8008, "order_not_found", "orders", "show", "999");
 
   /* Funding, then the AP cancels before any broker order: cancelled, the cash refundable. */
-  CLI(&r, E.admin, "admin", "fund", id1, "--amount", "2507.75", "--bank-ref", "WIRE-0001");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "fund", id1, "--amount", "2507.75", "--bank-ref", "WIRE-0001");
   assert_string_equal(jstr(v, "order.state"), "cash_received");
   assert_string_equal(jstr(v, "order.cash_funded"), "2507.75");
   assert_string_equal(jstr(v, "movement.kind"), "funding");
   assert_string_equal(jstr(v, "movement.amount"), "2507.75");
   assert_string_equal(jstr(v, "movement.bank_ref"), "WIRE-0001");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "orders", "cancel", id1, "--reason", "wrong size");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.ap, "orders", "cancel", id1, "--reason", "wrong size");
   assert_string_equal(jstr(v, "order.state"), "cancelled");
   assert_string_equal(jstr(v, "order.cash_due"), "2507.75");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "orders", "cancel", id1);
-  expect_error(&r, 8001, "order_state");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "payout", id1, "--kind", "refund", "--amount", "2507.76", "--bank-ref",
-      "WIRE-R1");
-  expect_error(&r, 8010, "order_cash");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "payout", id1, "--kind", "refund", "--amount", "2507.75", "--bank-ref",
-      "WIRE-R1");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  REFUSED(E.ap, 8001, "order_state", "orders", "cancel", id1);
+  REFUSED(E.admin, 8010, "order_cash", "admin", "payout", id1, "--kind", "refund", "--amount",
+          "2507.76", "--bank-ref", "WIRE-R1");
+  v = CLI_JSON(&r, E.admin, "admin", "payout", id1, "--kind", "refund", "--amount", "2507.75",
+               "--bank-ref", "WIRE-R1");
   assert_string_equal(jstr(v, "order.cash_paid"), "2507.75");
   assert_string_equal(jstr(v, "order.cash_due"), "0.00");
   assert_string_equal(jstr(v, "movement.kind"), "refund");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "orders", "wait", id1, "--for", "cancelled", "--timeout", "10");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.ap, "orders", "wait", id1, "--for", "cancelled", "--timeout", "10");
   assert_string_equal(jstr(v, "order.state"), "cancelled");
   yajl_tree_free(v);
   snprintf(path, sizeof path, "backstock: /v1/orders/%s: cancelled\n", id1);
@@ -919,8 +781,7 @@ static void test_orders(void **state)
   expect(&r, 0); /* passed through, as its events show */
   v = json(&r);
   assert_string_equal(jstr(v, "order.state"), "cancelled");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   CLI(&r, E.ap, "orders", "wait", id1, "--for", "completed,minted", "--timeout", "10");
   expect(&r, 1);
   assert_non_null(
@@ -933,31 +794,21 @@ static void test_orders(void **state)
   expect(&r, 0);
   res_free(&r);
   snprintf(path, sizeof path, "%s/desk.key.pub", E.tmp);
-  CLI(&r, E.ap, "signing-keys", "add", "--public-key-file", path);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "signing-keys", "add", "--public-key-file", path);
   snprintf(sk_id, sizeof sk_id, "%s", jnum(v, "signing_key.id"));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLAx", "--quantity", "2", "--limit-price", "250", "--wallet",
-      WALLET);
-  expect_error(&r, 8007, "order_signature");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 8007, "order_signature", "mint", "--symbol", "TSLAx", "--quantity", "2",
+          "--limit-price", "250", "--wallet", WALLET);
   snprintf(path, sizeof path, "%s/desk.key", E.tmp);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLAx", "--quantity", "2", "--limit-price", "250", "--wallet",
-      WALLET, "--sign-key", path);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "mint", "--symbol", "TSLAx", "--quantity", "2", "--limit-price", "250",
+               "--wallet", WALLET, "--sign-key", path);
   snprintf(id2, sizeof id2, "%s", jnum(v, "order.id"));
   assert_true(YAJL_IS_TRUE(jget(v, "order.signed")));
   assert_string_equal(jnum(v, "order.signing_key"), sk_id);
   assert_string_equal(jstr(v, "order.state"), "awaiting_cash");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLAx", "--quantity", "2", "--limit-price", "250", "--wallet",
-      WALLET, "--sign-key", path, "--sign-key-id", "999");
-  expect_error(&r, 8007, "order_signature");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 8007, "order_signature", "mint", "--symbol", "TSLAx", "--quantity", "2",
+          "--limit-price", "250", "--wallet", WALLET, "--sign-key", path, "--sign-key-id", "999");
   char other[PATH_MAX + 32];
   snprintf(other, sizeof other, "%s/other.key", E.tmp);
   CLI(&r, NULL, "signing-keys", "generate", "--out", other);
@@ -968,22 +819,16 @@ static void test_orders(void **state)
   expect_error(&r, 8007, "order_signature"); /* not registered: found out before sending */
   assert_non_null(strstr(r.err, "is not an active signing key of yours"));
   res_free(&r);
-  CLI(&r, E.admin, "orders", "cancel", id2);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "orders", "cancel", id2);
   assert_string_equal(jstr(v, "order.state"), "cancelled");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* The lists: filters, the auditor's view. */
-  CLI(&r, E.ap, "orders", "--kind", "mint");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "orders", "--kind", "mint");
   assert_int_equal(jlen(v, "items"), 2);
   assert_string_equal(jnum(v, "items.0.id"), id1);
   assert_string_equal(jnum(v, "items.1.id"), id2);
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   CLI(&r, E.auditor, "audit", "orders", "--kind", "mint", "--state", "cancelled", "--output",
       "table");
   expect(&r, 0);
@@ -991,27 +836,19 @@ static void test_orders(void **state)
   assert_non_null(strstr(r.out, "\n1   mint  cancelled  "));
   assert_non_null(strstr(r.out, "\nnext_cursor: -\n"));
   res_free(&r);
-  CLI(&r, E.ap, "orders", "--ap", "2");
-  expect_error(&r, 3009, "api_forbidden");
-  res_free(&r);
+  REFUSED(E.ap, 3009, "api_forbidden", "orders", "--ap", "2");
 
   /* Cash in, cash out: the AP's cash account is back to zero, the books hold. */
-  CLI(&r, E.ap, "balances");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "balances");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.owner"), "ap:2");
   assert_string_equal(jstr(v, "items.0.asset"), "cash:USD");
   assert_string_equal(jstr(v, "items.0.balance"), "0.00");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "books");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.auditor, "audit", "books");
   assert_true(YAJL_IS_TRUE(jget(v, "ok")));
   assert_int_equal(jlen(v, "discrepancies"), 0);
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   E.ok = true;
 }
 
@@ -1031,19 +868,13 @@ static void test_more(void **state)
                              "ap:2   cash:USD  0.00     2\n"
                              "next_cursor: -\n");
   res_free(&r);
-  CLI(&r, E.admin, "admin", "limits", "list", "--symbol", "TSLA");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "limits", "list", "--symbol", "TSLA");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.max_qty"), "5000.000000");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "instruments", "list");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "instruments", "list");
   assert_int_equal(jlen(v, "items"), 1);
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   CLI(&r, E.admin, "admin", "instruments", "show", "TSLA", "--output", "table");
   expect(&r, 0);
   assert_non_null(strstr(r.out, "\nfee_flat             1.50\n"));
@@ -1053,10 +884,8 @@ static void test_more(void **state)
    * how far it gets). */
   char key[PATH_MAX + 32];
   snprintf(key, sizeof key, "%s/desk.key", E.tmp);
-  CLI(&r, E.ap, "redeem", "--symbol", "TSLA", "--quantity", "1.5", "--wallet", WALLET, "--sign-key",
-      key, "--client-ref", "cli-r1");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "redeem", "--symbol", "TSLA", "--quantity", "1.5", "--wallet", WALLET,
+               "--sign-key", key, "--client-ref", "cli-r1");
   char id3[24];
   snprintf(id3, sizeof id3, "%s", jnum(v, "order.id"));
   assert_string_equal(jstr(v, "order.kind"), "redeem");
@@ -1064,108 +893,67 @@ static void test_more(void **state)
   assert_string_equal(jstr(v, "order.quantity"), "1.500000");
   assert_true(YAJL_IS_NULL(jget(v, "order.limit_price")));
   assert_true(YAJL_IS_TRUE(jget(v, "order.signed")));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "orders", "--kind", "redeem");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.auditor, "audit", "orders", "--kind", "redeem");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jnum(v, "items.0.id"), id3);
   assert_string_equal(jstr(v, "items.0.client_ref"), "cli-r1");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* Wallets: the admin's list, a revoke, the auditor sees it revoked; minting to it is refused. */
-  CLI(&r, E.admin, "admin", "wallets", "list", "--ap", E.ap_id);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "wallets", "list", "--ap", E.ap_id);
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jnum(v, "items.0.id"), "1");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "wallets", "revoke", "1");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "wallets", "revoke", "1");
   assert_non_null(jstr(v, "wallet.revoked_at"));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.auditor, "audit", "wallets");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.auditor, "audit", "wallets");
   assert_non_null(jstr(v, "items.0.revoked_at"));
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "mint", "--symbol", "TSLA", "--quantity", "1", "--limit-price", "250", "--wallet",
-      WALLET, "--sign-key", key);
-  expect_error(&r, 8006, "order_wallet");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 8006, "order_wallet", "mint", "--symbol", "TSLA", "--quantity", "1",
+          "--limit-price", "250", "--wallet", WALLET, "--sign-key", key);
 
   /* A corporate action: announced 30 days ahead, scheduled, cancelled, listed. */
   time_t t = time(NULL) + 30 * 86400;
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(eff, sizeof eff, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  CLI(&r, E.admin, "admin", "corpact", "announce", "TSLA", "--type", "split", "--ratio-old", "1",
-      "--ratio-new", "3", "--effective-at", eff);
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.admin, "admin", "corpact", "announce", "TSLA", "--type", "split",
+               "--ratio-old", "1", "--ratio-new", "3", "--effective-at", eff);
   assert_string_equal(jnum(v, "corporate_action.id"), "1");
   assert_string_equal(jstr(v, "corporate_action.status"), "announced");
   assert_string_equal(jstr(v, "corporate_action.ratio_new"), "3.000000");
   assert_int_equal(strncmp(jstr(v, "corporate_action.effective_at"), eff, 19), 0);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "corpact", "announce", "TSLA", "--type", "spinoff", "--effective-at",
-      eff);
-  expect_usage(&r, 3, "want one of split|reverse_split|");
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "corpact", "schedule", "1");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  USAGE(E.admin, 3, "want one of split|reverse_split|", "admin", "corpact", "announce", "TSLA",
+        "--type", "spinoff", "--effective-at", eff);
+  v = CLI_JSON(&r, E.admin, "admin", "corpact", "schedule", "1");
   assert_string_equal(jstr(v, "corporate_action.status"), "scheduled");
   assert_string_equal(jstr(v, "corporate_action.new_multiplier"), "3.000000000000000000");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "corpact", "cancel", "1", "--reason", "terms changed");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "corpact", "cancel", "1", "--reason", "terms changed");
   assert_string_equal(jstr(v, "corporate_action.status"), "cancelled");
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "corpact", "reconcile", "1");
-  expect_error(&r, 3012, "api_conflict");
-  res_free(&r);
-  CLI(&r, E.ap, "admin", "corpact", "list", "TSLA");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  REFUSED(E.admin, 3012, "api_conflict", "admin", "corpact", "reconcile", "1");
+  v = CLI_JSON(&r, E.ap, "admin", "corpact", "list", "TSLA");
   assert_int_equal(jlen(v, "items"), 1);
   assert_string_equal(jstr(v, "items.0.status"), "cancelled");
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
 
   /* The clock over the API: moved on by a day. */
-  CLI(&r, E.ap, "admin", "clock", "show");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.ap, "admin", "clock", "show");
   assert_string_equal(jnum(v, "speed"), "1");
   long long off0 = strtoll(jnum(v, "offset_seconds"), NULL, 10);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.admin, "admin", "clock", "set", "--advance-seconds", "86400");
-  expect(&r, 0);
-  v = json(&r);
+  done(&r, v);
+  v = CLI_JSON(&r, E.admin, "admin", "clock", "set", "--advance-seconds", "86400");
   long long off = strtoll(jnum(v, "offset_seconds"), NULL, 10) - off0;
   assert_true(off >= 86399 && off <= 86401);
-  yajl_tree_free(v);
-  res_free(&r);
-  CLI(&r, E.ap, "admin", "clock", "set", "--speed", "60");
-  expect_error(&r, 3009, "api_forbidden");
-  res_free(&r);
+  done(&r, v);
+  REFUSED(E.ap, 3009, "api_forbidden", "admin", "clock", "set", "--speed", "60");
 
   /* Every admin action of this test is in the chain, still verified. */
-  CLI(&r, E.auditor, "audit", "log", "--limit", "500");
-  expect(&r, 0);
-  v = json(&r);
+  v = CLI_JSON(&r, E.auditor, "audit", "log", "--limit", "500");
   assert_true(YAJL_IS_TRUE(jget(v, "verified")));
   size_t n = jlen(v, "items");
   const char *tail[] = {"wallet.revoke", "corporate_action.announce", "corporate_action.schedule",
@@ -1175,8 +963,7 @@ static void test_more(void **state)
     snprintf(name, sizeof name, "items.%zu.action", n - 5 + k);
     assert_string_equal(jstr(v, name), tail[k]);
   }
-  yajl_tree_free(v);
-  res_free(&r);
+  done(&r, v);
   E.ok = true;
 }
 

@@ -127,6 +127,33 @@ char *ts_sql_value(struct db_conn *c, const char *sql)
   return v;
 }
 
+long long ts_sql_int(struct db_conn *c, const char *sql)
+{
+  char *v = ts_sql_value(c, sql);
+  long long n = strtoll(v, NULL, 10);
+  free(v);
+  return n;
+}
+
+struct db_conn *ts_db_migrated(const char *tag, struct ts_db *db, unsigned max_retries,
+                               const struct db_migration *m, size_t n)
+{
+  char msg[256];
+  ts_db_create(tag, db);
+  struct db_conn *c = ts_db_connect(db, max_retries);
+  int rc = db_migrate(c, m, n, NULL, msg, sizeof msg);
+  if (rc != 0)
+    fail_msg("migrate: %s: %s", err_text(rc), msg);
+  return c;
+}
+
+void ts_db_done(struct db_conn **c, const struct ts_db *db)
+{
+  db_close(*c);
+  *c = NULL;
+  ts_db_drop(db);
+}
+
 void ts_tmpdir(char *out, size_t size)
 {
   snprintf(out, size, "/tmp/bstest-XXXXXX");
@@ -369,4 +396,80 @@ bool ts_wait_line(const char *path, const char *prefix, unsigned ms, char *buf, 
       return false;
     util_sleep_ms(20);
   }
+}
+
+void ts_sim_init(struct ts_sim *s, const char *rel, const char *tag, const struct db_migration *m,
+                 size_t n)
+{
+  char bin[PATH_MAX], conninfo[2048];
+  memset(s, 0, sizeof *s);
+  ts_build_path(bin, sizeof bin, rel);
+  if (realpath(bin, s->bin) == NULL || access(s->bin, X_OK) != 0)
+    fail_msg("%s is not built", bin);
+  const char *p = getenv("PATH");
+  snprintf(s->path_env, sizeof s->path_env, "PATH=%s", p != NULL ? p : "/usr/bin:/bin");
+  ts_tmpdir(s->tmp, sizeof s->tmp);
+  s->c = ts_db_migrated(tag, &s->db, 10, m, n);
+  ts_db_conninfo(&s->db, conninfo, sizeof conninfo);
+  snprintf(s->url_env, sizeof s->url_env, "BACKSTOCK_DATABASE_URL=%s", conninfo);
+}
+
+void ts_sim_start(struct ts_sim *s, const char *config, const char *prefix, unsigned ms)
+{
+  char line[256], title[96];
+  int st;
+  const char *name = strrchr(s->bin, '/') + 1;
+  snprintf(title, sizeof title, "%s stderr", name);
+  s->starts++;
+  snprintf(s->conf, sizeof s->conf, "%s/sim-%u.conf", s->tmp, s->starts);
+  snprintf(s->out, sizeof s->out, "%s/sim-%u.out", s->tmp, s->starts);
+  snprintf(s->err, sizeof s->err, "%s/sim-%u.err", s->tmp, s->starts);
+  FILE *f = fopen(s->conf, "w");
+  assert_non_null(f);
+  fputs(config, f);
+  assert_int_equal(fclose(f), 0);
+  char *argv[] = {s->bin, "--config", s->conf, NULL};
+  const char *env[] = {s->path_env, s->url_env, NULL};
+  s->pid = ts_spawn(argv, env, s->out, s->err);
+  int64_t end = util_mono_ms() + ms;
+  while (!ts_wait_line(s->out, prefix, 100, line, sizeof line)) {
+    if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+      s->pid = 0;
+      ts_dump_file(title, s->err);
+      fail_msg("%s ended before listening", name);
+    }
+    if (util_mono_ms() >= end) {
+      ts_dump_file(title, s->err);
+      fail_msg("%s printed no listening line within %u ms", name, ms);
+    }
+  }
+  s->port = (uint16_t)strtol(line + strlen(prefix), NULL, 10);
+  assert_true(s->port > 0);
+}
+
+void ts_sim_stop(struct ts_sim *s, unsigned ms)
+{
+  int st = 0;
+  kill(s->pid, SIGTERM);
+  if (!ts_wait_exit(s->pid, ms, &st)) {
+    ts_kill(s->pid, SIGKILL);
+    ts_wait_exit(s->pid, ms, NULL);
+    s->pid = 0;
+    fail_msg("%s did not stop within %u ms", strrchr(s->bin, '/') + 1, ms);
+  }
+  s->pid = 0;
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+void ts_sim_free(struct ts_sim *s)
+{
+  if (s->pid > 0) {
+    ts_kill(s->pid, SIGKILL);
+    ts_wait_exit(s->pid, 20000, NULL);
+    s->pid = 0;
+  }
+  if (s->db.name[0] != '\0')
+    ts_db_done(&s->c, &s->db);
+  if (s->tmp[0] != '\0')
+    ts_rmtree(s->tmp);
 }

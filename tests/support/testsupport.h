@@ -9,6 +9,7 @@
 #ifndef BACKSTOCK_TESTSUPPORT_H
 #define BACKSTOCK_TESTSUPPORT_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +45,42 @@ void ts_sql(struct db_conn *c, const char *sql);
 
 /* First column of the first row of @sql as a malloc'd string ("" if none). */
 char *ts_sql_value(struct db_conn *c, const char *sql);
+
+/* ts_sql_value() as an integer (0 if none). */
+long long ts_sql_int(struct db_conn *c, const char *sql);
+
+/*
+ * A fresh database for a dbtest: ts_db_create(@tag, @db), connected with
+ * @max_retries and migrated with @m (@n of them, e.g. migrations_all and
+ * migrations_count); fails the test on error.  Returns the connection
+ * (db_close() it, then ts_db_drop(@db)).
+ */
+struct db_conn *ts_db_migrated(const char *tag, struct ts_db *db, unsigned max_retries,
+                               const struct db_migration *m, size_t n);
+
+/* ts_db_done() - the end of ts_db_migrated(): db_close(*@c) (then NULL), ts_db_drop(@db). */
+void ts_db_done(struct db_conn **c, const struct ts_db *db);
+
+/*
+ * TS_FIXTURE(type, var, start, stop, tag) - a suite's fixture "static
+ * @type @var" and its cmocka setup and teardown (static setup() and
+ * teardown(), for cmocka_unit_test_setup_teardown()): @start(&@var, @tag)
+ * and @stop(&@var).
+ */
+#define TS_FIXTURE(type, var, start, stop, tag)                                                    \
+  static type var;                                                                                 \
+  static int setup(void **state)                                                                   \
+  {                                                                                                \
+    (void)state;                                                                                   \
+    start(&var, tag);                                                                              \
+    return 0;                                                                                      \
+  }                                                                                                \
+  static int teardown(void **state)                                                                \
+  {                                                                                                \
+    (void)state;                                                                                   \
+    stop(&var);                                                                                    \
+    return 0;                                                                                      \
+  }
 
 /* A temporary folder (mkdtemp under /tmp), mode 0755; remove with ts_rmtree. */
 void ts_tmpdir(char *out, size_t size);
@@ -103,5 +140,51 @@ void ts_dump_file(const char *title, const char *path);
  * (@size bytes, truncated); false on timeout.
  */
 bool ts_wait_line(const char *path, const char *prefix, unsigned ms, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* A simulated peer on its own database                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A simulated peer (backstock-simbroker, backstock-simcustodian) a test
+ * runs from a configuration file, on a fresh migrated database, with a
+ * temporary folder for its files.
+ */
+struct ts_sim {
+  char bin[PATH_MAX];                                /* the program, absolute */
+  char tmp[256];                                     /* the temporary folder */
+  char path_env[PATH_MAX + 8];                       /* "PATH=..." */
+  char url_env[2200];                                /* "BACKSTOCK_DATABASE_URL=..." */
+  char conf[PATH_MAX], out[PATH_MAX], err[PATH_MAX]; /* of the latest start */
+  struct ts_db db;
+  struct db_conn *c; /* the test's own connection */
+  pid_t pid;         /* 0 when not running */
+  uint16_t port;     /* where it listens */
+  unsigned starts;
+};
+
+/*
+ * ts_sim_init() - @s for the program @rel of the build tree (e.g.
+ * "services/backstock-simbroker"; fails the test when it is not built):
+ * its temporary folder and a fresh database named after @tag, migrated
+ * with @m (@n of them).
+ */
+void ts_sim_init(struct ts_sim *s, const char *rel, const char *tag, const struct db_migration *m,
+                 size_t n);
+
+/*
+ * ts_sim_start() - run the program with "--config FILE" (@config written
+ * into a new file of the folder) and the environment PATH and
+ * BACKSTOCK_DATABASE_URL; wait at most @ms for its stdout line
+ * "<@prefix><port>" (e.g. "simbroker listening 127.0.0.1:").  Fails the
+ * test, showing its stderr, when it ends first or never says it.
+ */
+void ts_sim_start(struct ts_sim *s, const char *config, const char *prefix, unsigned ms);
+
+/* ts_sim_stop() - SIGTERM; it must exit 0 within @ms (else SIGKILL and the test fails). */
+void ts_sim_stop(struct ts_sim *s, unsigned ms);
+
+/* ts_sim_free() - SIGKILL it if it runs; close and drop the database, remove the folder. */
+void ts_sim_free(struct ts_sim *s);
 
 #endif
