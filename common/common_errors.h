@@ -7,7 +7,7 @@
  * Numbers are grouped by module: 1..999 general, 1000 money, 1100
  * calendar, 1200 configuration, 2000 database, 2100 migrations, 2200
  * embedded PostgreSQL, 3000 HTTP API, 4000 FIX, 5000 custody, 6000 books, 7000 chain,
- * 8000 orders.  Functions return 0 on success and
+ * 8000 orders, 9000 proof of reserves.  Functions return 0 on success and
  * the negated number on failure (-ERR_MONEY_OVERFLOW).
  *
  * Included only through common.h.
@@ -115,7 +115,15 @@
   X(ORDER_CORPACT, 8009, 409, "a corporate action's window pauses mint and redeem")                \
   X(ORDER_CASH, 8010, 422, "cash amount does not fit what the order needs or holds")               \
   X(ORDER_INSTRUMENT, 8011, 404, "no such instrument")                                             \
-  X(ORDER_PRICE, 8012, 422, "price outside the instrument's bounds")
+  X(ORDER_PRICE, 8012, 422, "price outside the instrument's bounds")                               \
+  X(POR_OVERFLOW, 9001, 422, "sum out of range")                                                   \
+  X(POR_NEGATIVE, 9002, 422, "negative balance in a proof of reserves")                            \
+  X(POR_PROOF, 9003, 422, "inclusion proof does not verify")                                       \
+  X(POR_HEIGHT, 9004, 422, "more leaves than the tree height allows")                              \
+  X(POR_SIGNATURE, 9005, 422, "attestation signature does not verify")                             \
+  X(POR_KEY, 9006, 500, "attestation signing key unavailable")                                     \
+  X(POR_CANONICAL, 9007, 400, "not canonical JSON")                                                \
+  X(POR_MISMATCH, 9008, 422, "recomputed figure differs from the attestation")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,

@@ -144,6 +144,7 @@ static void test_number_blocks(void **state)
       {"DB_", 2000, 2099},    {"MIGRATE_", 2100, 2199}, {"PG_", 2200, 2299},
       {"API_", 3000, 3999},   {"FIX_", 4000, 4999},     {"CUSTODY_", 5000, 5999},
       {"BOOKS_", 6000, 6999}, {"CHAIN_", 7000, 7999},   {"ORDER_", 8000, 8999},
+      {"POR_", 9000, 9999},
   };
   for (size_t i = 0; i < N_ROWS; i++) {
     int lo = 0, hi = 999; /* general */
