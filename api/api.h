@@ -52,6 +52,10 @@ struct api_ctx {
    * creation's hours.  NULL: each creation loads the NYSE rules with the
    * shipped and stored closures itself. */
   const struct cal *cal;
+  /* The attestation key store (reconcile/reconcile.h, docs/attestation.md)
+   * whose public keys GET /.well-known/backstock-keys.json lists; NULL:
+   * an empty list. */
+  const char *attestation_key_dir;
 };
 
 struct api_request;
@@ -633,5 +637,6 @@ int api_admin_principals_get(struct api_request *req);
 int api_admin_principal_keys_post(struct api_request *req);
 int api_admin_key_revoke_post(struct api_request *req);
 int api_admin_audit_get(struct api_request *req);
+int api_wellknown_keys_get(struct api_request *req);
 
 #endif

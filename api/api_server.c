@@ -34,6 +34,7 @@ struct api_server {
 static const struct api_route routes[] = {
     {"GET", "/healthz", api_healthz_get, API_ROLE_PUBLIC},
     {"GET", "/v1/openapi.json", api_openapi_get, API_ROLE_PUBLIC},
+    {"GET", "/.well-known/backstock-keys.json", api_wellknown_keys_get, API_ROLE_PUBLIC},
     {"GET", "/v1/me", api_me_get, API_ROLES_ANY},
     {"POST", "/v1/admin/principals", api_admin_principals_post, API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/admin/principals", api_admin_principals_get, ADMIN_READ},

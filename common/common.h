@@ -358,6 +358,9 @@ struct cfg {
   unsigned settlement_retry_s;       /* BACKSTOCK_SETTLEMENT_RETRY_S, clock seconds */
   unsigned settlement_escalate_days; /* BACKSTOCK_SETTLEMENT_ESCALATE_DAYS */
   char redemption_address[44];       /* BACKSTOCK_REDEMPTION_ADDRESS, lower case */
+  /* Attestations (docs/attestation.md). */
+  char attestation_key_dir[CFG_PATH_MAX]; /* BACKSTOCK_ATTESTATION_KEY_DIR, relative: under data_dir
+                                           */
 };
 
 /* One documented key; the table drives parsing, printing and the README. */

@@ -80,6 +80,8 @@ static const struct cfg_key keys[] = {
     {"redemption_address", "BACKSTOCK_REDEMPTION_ADDRESS",
      "0x00000000000000000000000000000000000bac57",
      "the issuer's address that redeemed tokens are escrowed at and burned from (0x + 40 hex)"},
+    {"attestation_key_dir", "BACKSTOCK_ATTESTATION_KEY_DIR", "keys",
+     "folder of the attestation signing keys, mode 0700 (relative: under data_dir)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -357,6 +359,8 @@ static int set_by_index(struct cfg *c, size_t i, const char *v)
     return set_list(c->custody_accounts, sizeof c->custody_accounts, v);
   if (strcmp(k, "custody_drop_dir") == 0)
     return set_path(c->custody_drop_dir, sizeof c->custody_drop_dir, v, 1);
+  if (strcmp(k, "attestation_key_dir") == 0)
+    return set_path(c->attestation_key_dir, sizeof c->attestation_key_dir, v, 0);
   if (strcmp(k, "custody_feed_url") == 0) {
     if (v[0] != '\0' && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
       return -ERR_CFG_VALUE;
@@ -632,4 +636,5 @@ void cfg_print(const struct cfg *c, FILE *out)
   fprintf(out, "settlement_retry_s = %u\n", c->settlement_retry_s);
   fprintf(out, "settlement_escalate_days = %u\n", c->settlement_escalate_days);
   fprintf(out, "redemption_address = %s\n", c->redemption_address);
+  fprintf(out, "attestation_key_dir = %s\n", c->attestation_key_dir);
 }

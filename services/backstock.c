@@ -35,6 +35,9 @@
  *                          seed the demo principals, keys, instruments and wallet
  *   backstock demo open | next-day
  *                          move the clock to the demo market's (next) session open
+ *   backstock attest keys | rotate
+ *                          print the attestation public keys document, or make a new
+ *                          current signing key (docs/attestation.md)
  *
  *   backstock help | mint | redeem | orders | wallets | balances | signing-keys | me
  *           | instruments | pauses | admin <not bootstrap> ... | audit ...
@@ -61,6 +64,7 @@
 #include "fix/fix.h"
 #include "issuance/issuance.h"
 #include "migrations/migrations.h"
+#include "services/backstock_attest.h"
 #include "services/backstock_client.h"
 #include "services/backstock_clock.h"
 #include "services/backstock_int.h"
@@ -93,6 +97,7 @@ static void usage(FILE *out)
         "  custody show statements|positions|settlements|rejects [--isin X] [--account A]\n"
         "  admin bootstrap --name NAME [--force]   the first issuer admin; prints its API key\n"
         "  clock show | advance <N>[s|m|h|d] | speed <N>   the business time (docs/clock.md)\n"
+        "  attest keys | rotate   the attestation public keys, or a new signing key\n"
         "API client commands (mint, redeem, orders, wallets, signing-keys, admin fund|payout|...,\n"
         "audit books|log|...): backstock help; each takes --help (docs/cli.md).\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
@@ -392,6 +397,7 @@ static int serve(struct service *svc)
   struct api_server *api = NULL;
   struct run_row run = {0};
   struct background bg = {0};
+  char key_dir[BACKSTOCK_ATTEST_DIR_MAX];
   int rc, sig = 0;
 
   /* Block the stop signals before any thread or child exists; sigwait below. */
@@ -409,6 +415,9 @@ static int serve(struct service *svc)
   if ((rc = setup_calendar(svc)) != 0)
     goto out;
   ctx.cal = &svc->cal;
+  if ((rc = backstock_attest_ensure(&svc->cfg, key_dir, sizeof key_dir)) != 0)
+    goto out;
+  ctx.attestation_key_dir = key_dir;
   if ((rc = db_txn(svc->conn, "insert_run", insert_run, &run)) != 0)
     goto out;
   if ((rc = db_pool_create(svc->conninfo, svc->cfg.db_pool_size, svc->cfg.db_max_retries, &pool)) !=
@@ -1042,6 +1051,8 @@ int main(int argc, char **argv)
     rc = clock_command(&svc, argc, argv, i + 1);
   } else if (strcmp(cmd, "demo") == 0) {
     rc = demo_command(&svc, argc, argv, i + 1);
+  } else if (strcmp(cmd, "attest") == 0) {
+    rc = backstock_attest_command(&svc.cfg, argc, argv, i + 1);
   } else {
     usage(stderr);
     cfg_free(&svc.cfg);

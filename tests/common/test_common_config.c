@@ -71,7 +71,7 @@ static void test_keys_table(void **state)
   (void)state;
   size_t n = 0;
   const struct cfg_key *k = cfg_keys(&n);
-  assert_int_equal(n, 32);
+  assert_int_equal(n, 33);
   for (size_t i = 0; i < n; i++) {
     /* The variable is the key in upper case behind BACKSTOCK_. */
     char want[128];
@@ -430,7 +430,8 @@ static void test_print_defaults(void **state)
                            "engine_batch = 100\n"
                            "settlement_retry_s = 900\n"
                            "settlement_escalate_days = 3\n"
-                           "redemption_address = 0x00000000000000000000000000000000000bac57\n");
+                           "redemption_address = 0x00000000000000000000000000000000000bac57\n"
+                           "attestation_key_dir = keys\n");
   free(out);
   cfg_free(&c);
 }

@@ -1,0 +1,93 @@
+/*
+ * "backstock attest keys | rotate" and the key directory of the service's
+ * configuration (services/backstock_attest.h): thin wrappers over the key
+ * store of reconcile/por_sign_keys.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "reconcile/reconcile.h"
+#include "services/backstock_attest.h"
+
+void backstock_attest_dir(const struct cfg *cfg, char *out, size_t size)
+{
+  const char *v = cfg->attestation_key_dir;
+  if (v[0] == '/')
+    snprintf(out, size, "%s", v);
+  else
+    snprintf(out, size, "%s/%s", cfg->data_dir, v);
+}
+
+/* mkdir -p of @path's parents, each new one 0700. */
+static int make_parents(const char *path)
+{
+  char buf[BACKSTOCK_ATTEST_DIR_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p != '\0'; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+      fprintf(stderr, "backstock: cannot create %s: %s\n", buf, strerror(errno));
+      return -ERR_IO;
+    }
+    *p = '/';
+  }
+  return 0;
+}
+
+int backstock_attest_ensure(const struct cfg *cfg, char *dir, size_t size)
+{
+  backstock_attest_dir(cfg, dir, size);
+  if (sodium_init() < 0)
+    return -ERR_INTERNAL;
+  int rc = make_parents(dir);
+  if (rc == 0)
+    rc = por_key_ensure(dir, util_now_ms(), NULL);
+  if (rc != 0)
+    fprintf(stderr, "backstock: attestation key store %s: %s (see the log line above)\n", dir,
+            err_text(rc));
+  return rc;
+}
+
+int backstock_attest_command(const struct cfg *cfg, int argc, char **argv, int i)
+{
+  char dir[BACKSTOCK_ATTEST_DIR_MAX], id[POR_KEY_ID_LEN + 1];
+  const char *what = i < argc && i + 1 == argc ? argv[i] : "";
+  int rc;
+  if (strcmp(what, "keys") == 0) {
+    struct por_pubkey *keys = NULL;
+    size_t n = 0, len = 0;
+    char *json = NULL;
+    backstock_attest_dir(cfg, dir, sizeof dir);
+    if ((rc = por_keys_load(dir, &keys, &n)) == 0)
+      rc = por_keys_document(keys, n, &json, &len);
+    free(keys);
+    if (rc != 0) {
+      fprintf(stderr, "backstock: attest keys: %s: %s\n", dir, err_text(rc));
+      return rc;
+    }
+    printf("%s\n", json);
+    free(json);
+    return 0;
+  }
+  if (strcmp(what, "rotate") == 0) {
+    backstock_attest_dir(cfg, dir, sizeof dir);
+    if (sodium_init() < 0)
+      return -ERR_INTERNAL;
+    if ((rc = make_parents(dir)) == 0)
+      rc = por_key_rotate(dir, util_now_ms(), id);
+    if (rc != 0) {
+      fprintf(stderr, "backstock: attest rotate: %s: %s\n", dir, err_text(rc));
+      return rc;
+    }
+    printf("%s\n", id);
+    return 0;
+  }
+  fputs("usage: backstock attest keys | attest rotate\n", stderr);
+  return -ERR_INVALID_ARGUMENT;
+}
