@@ -323,4 +323,16 @@ int por_keys_load(const char *dir, struct por_pubkey **keys, size_t *n);
  */
 int por_keys_document(const struct por_pubkey *keys, size_t n, char **json, size_t *len);
 
+/* ================================================================== */
+/* The reconciler (recon*.c) -- reconciler helper                      */
+/* ================================================================== */
+
+/* (declarations of the reconciler slice) */
+
+/* ================================================================== */
+/* Attestations: build, publish, verify (attest*.c) -- attest helper   */
+/* ================================================================== */
+
+/* (declarations of the attestation slice) */
+
 #endif

@@ -1,0 +1,1 @@
+-- Reconciliation runs and breaks (reconcile/recon*.c): placeholder, written by its slice.

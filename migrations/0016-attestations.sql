@@ -1,0 +1,1 @@
+-- Attestations (reconcile/attest*.c): placeholder, written by its slice.
