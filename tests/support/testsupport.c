@@ -113,8 +113,17 @@ struct db_conn *ts_db_connect(const struct ts_db *db, unsigned max_retries)
 
 void ts_sql(struct db_conn *c, const char *sql)
 {
-  if (db_exec_sql(c, sql) < 0)
-    fail_msg("%s: %s", sql, c->last_error);
+  /* A statement on its own (not inside a BEGIN of the test's) that loses
+   * a serialization race with processes running beside the test is run
+   * again, as db_txn() would; at most 20 times. */
+  for (int attempt = 1;; attempt++) {
+    enum db_qs qs = db_exec_sql(c, sql);
+    if (qs >= 0)
+      return;
+    if (qs != DB_QS_SOFT || c->in_txn || attempt == 20)
+      fail_msg("%s: %s", sql, c->last_error);
+    util_sleep_ms((unsigned)(2 * attempt));
+  }
 }
 
 char *ts_sql_value(struct db_conn *c, const char *sql)
