@@ -56,6 +56,9 @@ struct api_ctx {
    * whose public keys GET /.well-known/backstock-keys.json lists; NULL:
    * an empty list. */
   const char *attestation_key_dir;
+  /* The service's data folder: attestations' files (holder exports for the
+   * proofs) are under data_dir/attestations/<id>/; NULL: no proofs. */
+  const char *data_dir;
 };
 
 struct api_request;
@@ -638,5 +641,10 @@ int api_admin_principal_keys_post(struct api_request *req);
 int api_admin_key_revoke_post(struct api_request *req);
 int api_admin_audit_get(struct api_request *req);
 int api_wellknown_keys_get(struct api_request *req);
+/* The public attestation endpoints (api_attest_get.c). */
+int api_attestations_get(struct api_request *req);
+int api_attestation_latest_get(struct api_request *req);
+int api_attestation_get(struct api_request *req);
+int api_attestation_proof_get(struct api_request *req);
 
 #endif

@@ -20,6 +20,7 @@
 #include "api/api_instruments_int.h"
 #include "api/api_orders_int.h"
 #include "api/api_participants_int.h"
+#include "api/api_recon_int.h"
 #include "api/api_int.h"
 
 struct api_server {
@@ -35,6 +36,11 @@ static const struct api_route routes[] = {
     {"GET", "/healthz", api_healthz_get, API_ROLE_PUBLIC},
     {"GET", "/v1/openapi.json", api_openapi_get, API_ROLE_PUBLIC},
     {"GET", "/.well-known/backstock-keys.json", api_wellknown_keys_get, API_ROLE_PUBLIC},
+    {"GET", "/v1/attestations", api_attestations_get, API_ROLE_PUBLIC},
+    {"GET", "/v1/attestations/latest", api_attestation_latest_get, API_ROLE_PUBLIC},
+    {"GET", "/v1/attestations/{id}", api_attestation_get, API_ROLE_PUBLIC},
+    {"GET", "/v1/attestations/{id}/proofs/{isin}/{holder}", api_attestation_proof_get,
+     API_ROLE_PUBLIC},
     {"GET", "/v1/me", api_me_get, API_ROLES_ANY},
     {"POST", "/v1/admin/principals", api_admin_principals_post, API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/admin/principals", api_admin_principals_get, ADMIN_READ},
@@ -79,6 +85,10 @@ static const struct api_route routes[] = {
      API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/clock", api_clock_get, API_ROLE_PUBLIC},
     {"POST", "/v1/admin/clock", api_admin_clock_post, API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/recon/runs", api_recon_runs_get, ADMIN_READ},
+    {"GET", "/v1/recon/breaks", api_recon_breaks_get, ADMIN_READ},
+    {"POST", "/v1/admin/recon/breaks/{id}/resolve", api_recon_break_resolve_post,
+     API_ROLE_ISSUER_ADMIN},
 };
 
 const struct api_route *api_routes(size_t *n)

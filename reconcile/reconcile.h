@@ -327,12 +327,188 @@ int por_keys_document(const struct por_pubkey *keys, size_t n, char **json, size
 /* The reconciler (recon*.c) -- reconciler helper                      */
 /* ================================================================== */
 
-/* (declarations of the reconciler slice) */
+/*
+ * The reconciler (docs/reconcile.md, migrations/0015-reconcile.sql): per
+ * ISIN, at each complete custodian statement of basis SETT and update
+ * type COMP, a recon_runs row (custodian, our books, the token ledger,
+ * settled and contractual coverage) and the breaks it finds
+ * (recon_breaks: open, explained, aged_out, resolved).
+ */
+
+#include "db/db.h" /* struct db_conn, enum db_qs (here to keep the slice's edits in its section) */
+
+/* What one recon_step() pass did. */
+struct recon_stats {
+  unsigned runs;        /* (statement, ISIN) pairs reconciled */
+  unsigned ok;          /* of which without a break */
+  unsigned with_breaks; /* of which with at least one break */
+  unsigned open_breaks; /* breaks open or explained after the pass (all ISINs) */
+};
+
+/**
+ * recon_step() - reconcile every complete SETT/COMP statement not yet
+ * reconciled, in cut-off order, each ISIN in one transaction of its own
+ * (recon_isin() in SQL); resumes where it stopped (unique (isin,
+ * statement)).  @c: outside a transaction.
+ * @tolerance_tokens: tolerance on the contractual coverage, in the
+ *                    token's base units (0: none; settled shares have none).
+ * @st: if not NULL, receives the counts (written also on error).
+ * Returns 0, -ERR_DB_HARD, -ERR_DB_CONFLICT, -ERR_DB_CONNECT or
+ * -ERR_DB_COMMIT_UNKNOWN.
+ */
+int recon_step(struct db_conn *c, int64_t tolerance_tokens, struct recon_stats *st);
+
+/* Filters of the lists; NULL or 0: any. */
+struct recon_filter {
+  const char *isin;
+  const char *status; /* runs: ok | breaks; breaks: open | explained | aged_out | resolved */
+  const char *klass;  /* breaks only: the class */
+  int64_t after;      /* cursor: ids above it */
+  unsigned limit;     /* 0: 100 */
+};
+
+/**
+ * recon_runs_show() / recon_breaks_show() - one line per row (key=value,
+ * docs/reconcile.md), id order, into @out.  Returns the number of lines
+ * or -ERR_DB_HARD / -ERR_DB_CONNECT.
+ */
+int recon_runs_show(struct db_conn *c, const struct recon_filter *f, FILE *out);
+int recon_breaks_show(struct db_conn *c, const struct recon_filter *f, FILE *out);
+
+/** recon_break_status_valid() - whether @s is a break status an admin may set. */
+bool recon_break_status_valid(const char *s);
+
+/**
+ * recon_break_resolve_in() - inside the caller's transaction: set break
+ * @id to @status ("explained" or "resolved") with @note (1..500 bytes) by
+ * @principal (0: the command line).  An explained break may be resolved;
+ * a resolved or aged-out one changes no more.
+ * @err: receives 0, -ERR_INVALID_ARGUMENT (status, note),
+ *       -ERR_API_NOT_FOUND or -ERR_API_CONFLICT (already final).
+ * Returns the query status for the runner.
+ */
+enum db_qs recon_break_resolve_in(struct db_conn *c, int64_t id, const char *status,
+                                  const char *note, int64_t principal, int *err);
 
 /* ================================================================== */
 /* Attestations: build, publish, verify (attest*.c) -- attest helper   */
 /* ================================================================== */
 
-/* (declarations of the attestation slice) */
+/*
+ * An attestation (docs/attestation.md) cites, per ISIN, the latest
+ * reconciliation run's figures, the custodian statement's pages, the
+ * token ledger at the run's block and the sum tree over every holder's
+ * balance there.  attest_build() writes, under <data dir>/attestations/<id>/:
+ *   attestation.json         the signed document
+ *   holders/<ISIN>.txt       the holder export: a '#' header line, then
+ *                            "<holder id> <balance in base units>" per holder
+ *   statements/<sha256>.xml  each statement page's raw bytes
+ *   levels/<ISIN>.levels     the tree's levels file
+ * and inserts the row of table attestations, all in one go.
+ */
+struct db_conn;
+
+#define ATTEST_HEIGHT_DEFAULT 20
+#define ATTEST_ISINS_MAX      4096
+/* The round master key's file in the attestation key directory. */
+#define ATTEST_MASTER_FILE "por-master.secret"
+/* Size of a message buffer for the verify functions. */
+#define ATTEST_MSG_MAX 1024
+
+/* One ISIN's figures of its latest reconciliation run (amounts exact). */
+struct attest_figures {
+  char isin[13];
+  int64_t statement_id;    /* custody_statements.id */
+  int64_t block;           /* the ledger block of the run */
+  struct money agg;        /* AGG, shares */
+  struct money pend_out;   /* PEND_out, shares */
+  struct money penr_in;    /* PENR_in, shares */
+  struct money red_owed;   /* RED_owed, shares */
+  struct money red_instr;  /* RED_instr, shares */
+  struct money mint_owed;  /* MINT_owed, tokens */
+  struct money multiplier; /* m, shares per token */
+};
+
+/**
+ * attest_figures_latest() - the figures of the latest run of each ISIN
+ * (table recon_runs of the reconciler; the only place that reads it).
+ * @out: malloc'd array (free()), ordered by ISIN; @n its length.
+ * Returns 0, -ERR_NOMEM or -ERR_DB_*.
+ */
+int attest_figures_latest(struct db_conn *c, struct attest_figures **out, size_t *n);
+
+/**
+ * attest_master_key() - the round master key kept next to the signing
+ * keys: @key_dir/ATTEST_MASTER_FILE (32 random bytes, mode 0600), made
+ * when missing.  Round keys derive from it with por_round_key().
+ * Returns 0, -ERR_POR_KEY (wrong size or permissions) or -ERR_IO.
+ */
+int attest_master_key(const char *key_dir, uint8_t out[POR_KEY_LEN]);
+
+/* What attest_build() made. */
+struct attest_result {
+  int64_t id;
+  char hash[POR_HASH_HEX_LEN + 1];
+  size_t n_isins;
+};
+
+/**
+ * attest_build_from() - build, sign, write and store the next attestation
+ * over @figs (@n of them, 1..ATTEST_ISINS_MAX).
+ * @master: the round master key; @height: tree height (0: the default);
+ * @data_dir: the files go under @data_dir/attestations/<id>/.
+ * Returns 0, -ERR_INVALID_ARGUMENT (no figures, an unknown ISIN or
+ * statement), -ERR_POR_* (tree, signing), -ERR_IO or -ERR_DB_*.
+ */
+int attest_build_from(struct db_conn *c, const struct por_signer *s,
+                      const uint8_t master[POR_KEY_LEN], const char *data_dir, unsigned height,
+                      por_canon_fn canon, const struct attest_figures *figs, size_t n,
+                      struct attest_result *out);
+
+/** attest_build() - attest_build_from() over attest_figures_latest(). */
+int attest_build(struct db_conn *c, const struct por_signer *s, const uint8_t master[POR_KEY_LEN],
+                 const char *data_dir, unsigned height, por_canon_fn canon,
+                 struct attest_result *out);
+
+/**
+ * attest_get() - the document of attestation @id (0: the latest).
+ * @doc: malloc'd NUL-terminated (free()).  Returns 0, -ERR_API_NOT_FOUND or
+ * -ERR_DB_*.
+ */
+int attest_get(struct db_conn *c, int64_t id, int64_t *id_out, char **doc, size_t *len);
+
+/**
+ * attest_proof() - the inclusion proof of @holder in the @isin tree of
+ * attestation @id, rebuilt from its holder export under @data_dir, as
+ * JSON {"isin":..,"proof":<por_proof_format>,"root":..,"sum":..}.
+ * @json: malloc'd (free()).  Returns 0, -ERR_API_NOT_FOUND (no such ISIN or
+ * holder), -ERR_IO or -ERR_POR_*.
+ */
+int attest_proof(const char *data_dir, int64_t id, const char *isin, const char *holder,
+                 char **json, size_t *len);
+
+/**
+ * attest_verify_files() - offline check of an attestation document
+ * against the files it cites: signature and canonical form (@keys), per
+ * ISIN the statement pages in @stmt_dir (<sha256>.xml: their hashes, the
+ * statement hash, AGG recomputed with the semt.002 parser), the tree
+ * root, sum and holder count rebuilt from @holders_dir/<ISIN>.txt,
+ * liabilities = tree sum, displayed supply and both coverages.
+ * @prev_hash: the previous attestation's hash to expect (NULL: not checked).
+ * Returns 0, or -ERR_POR_MISMATCH / -ERR_POR_PROOF / -ERR_POR_SIGNATURE /
+ * -ERR_POR_CANONICAL / -ERR_IO with the first mismatch in @msg ("<field>: expected X, found Y").
+ */
+int attest_verify_files(const char *doc, size_t len, const char *stmt_dir, const char *holders_dir,
+                        const char *prev_hash, const struct por_pubkey *keys, size_t nkeys,
+                        por_canon_fn canon, char *msg, size_t msg_cap);
+
+/**
+ * attest_verify_inclusion() - check a proof (por_proof_format text, or
+ * the JSON attest_proof() gives) against the tree of the attestation
+ * @doc whose round id it carries.  Returns 0 or -ERR_POR_PROOF with why
+ * in @msg.
+ */
+int attest_verify_inclusion(const char *doc, size_t len, const char *proof, size_t plen, char *msg,
+                            size_t msg_cap);
 
 #endif

@@ -65,6 +65,8 @@
 #include "issuance/issuance.h"
 #include "migrations/migrations.h"
 #include "services/backstock_attest.h"
+#include "services/backstock_audit.h"
+#include "services/backstock_recon.h"
 #include "services/backstock_client.h"
 #include "services/backstock_clock.h"
 #include "services/backstock_int.h"
@@ -98,6 +100,10 @@ static void usage(FILE *out)
         "  admin bootstrap --name NAME [--force]   the first issuer admin; prints its API key\n"
         "  clock show | advance <N>[s|m|h|d] | speed <N>   the business time (docs/clock.md)\n"
         "  attest keys | rotate   the attestation public keys, or a new signing key\n"
+        "  attest publish         build, sign and store an attestation now\n"
+        "  audit verify | inclusion  check an attestation offline (docs/attestation.md)\n"
+        "  recon run | runs | breaks [--isin X] [--status S] [--class C]"
+        " | resolve ID explained|resolved NOTE\n"
         "API client commands (mint, redeem, orders, wallets, signing-keys, admin fund|payout|...,\n"
         "audit books|log|...): backstock help; each takes --help (docs/cli.md).\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
@@ -418,6 +424,7 @@ static int serve(struct service *svc)
   if ((rc = backstock_attest_ensure(&svc->cfg, key_dir, sizeof key_dir)) != 0)
     goto out;
   ctx.attestation_key_dir = key_dir;
+  ctx.data_dir = svc->cfg.data_dir;
   if ((rc = db_txn(svc->conn, "insert_run", insert_run, &run)) != 0)
     goto out;
   if ((rc = db_pool_create(svc->conninfo, svc->cfg.db_pool_size, svc->cfg.db_max_retries, &pool)) !=
@@ -1020,6 +1027,9 @@ int main(int argc, char **argv)
     printf("backstock %s (schema version %zu)\n", BACKSTOCK_VERSION, migrations_count);
     return 0;
   }
+  /* Offline auditor tools (audit verify | inclusion): before the client's audit group. */
+  if (backstock_audit_handles(argc, argv, i))
+    return backstock_audit_main(argc, argv, i + 1);
   /* The API client (mint, orders, admin fund, audit ...): no configuration, no database. */
   if (client_handles(argc, argv, i))
     return client_main(argc, argv, i);
@@ -1051,8 +1061,16 @@ int main(int argc, char **argv)
     rc = clock_command(&svc, argc, argv, i + 1);
   } else if (strcmp(cmd, "demo") == 0) {
     rc = demo_command(&svc, argc, argv, i + 1);
+  } else if (strcmp(cmd, "attest") == 0 && i + 1 < argc && strcmp(argv[i + 1], "publish") == 0) {
+    if ((rc = open_database(&svc, true)) == 0)
+      rc = backstock_attest_publish(&svc.cfg, svc.conn);
+    close_database(&svc);
   } else if (strcmp(cmd, "attest") == 0) {
     rc = backstock_attest_command(&svc.cfg, argc, argv, i + 1);
+  } else if (strcmp(cmd, "recon") == 0) {
+    if ((rc = open_database(&svc, true)) == 0)
+      rc = backstock_recon_command(svc.conn, argc, argv, i + 1);
+    close_database(&svc);
   } else {
     usage(stderr);
     cfg_free(&svc.cfg);
