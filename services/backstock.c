@@ -65,6 +65,7 @@
 #include "issuance/issuance.h"
 #include "migrations/migrations.h"
 #include "services/backstock_attest.h"
+#include "reconcile/reconcile.h"
 #include "services/backstock_audit.h"
 #include "services/backstock_recon.h"
 #include "services/backstock_client.h"
@@ -306,9 +307,48 @@ static void *feed_thread(void *arg)
   return NULL;
 }
 
+/*
+ * The reconciler of serve: each engine_poll_ms, reconcile every complete
+ * settled statement the custody feed stored (recon_step(): nothing to do
+ * is one query), and when that reconciled any, publish an attestation
+ * over the latest runs -- so with the custodian's daily statement, one
+ * reconciliation and one attestation a day on the clock
+ * (docs/reconcile.md, docs/attestation.md).
+ */
+static void *recon_thread(void *arg)
+{
+  const struct service *svc = arg;
+  struct db_conn *c = NULL;
+  if (db_connect(svc->conninfo, NULL, svc->cfg.db_max_retries, &c) != 0) {
+    log_msg(LOGL_ERROR, "recon", "no database connection: the reconciler does not run");
+    return NULL;
+  }
+  while (!engine_stop) {
+    struct recon_stats st;
+    memset(&st, 0, sizeof st);
+    int rc = recon_step(c, 0, &st);
+    if (rc != 0)
+      log_msg(LOGL_WARN, "recon", "pass: %s", err_text(rc));
+    if (rc == 0 && st.runs > 0) {
+      struct attest_result r;
+      log_msg(LOGL_INFO, "recon", "%u run(s), %u with breaks, %u break(s) open", st.runs,
+              st.with_breaks, st.open_breaks);
+      if ((rc = backstock_attest_build(&svc->cfg, c, &r)) == 0)
+        log_msg(LOGL_INFO, "attest", "attestation %lld over %zu ISIN(s) published, hash %s",
+                (long long)r.id, r.n_isins, r.hash);
+      else
+        log_msg(LOGL_WARN, "attest", "no attestation: %s", err_text(rc));
+    }
+    for (unsigned waited = 0; waited < svc->cfg.engine_poll_ms && !engine_stop; waited += 50)
+      util_sleep_ms(50);
+  }
+  db_close(c);
+  return NULL;
+}
+
 /* What serve runs beside the API. */
 struct background {
-  pthread_t th[3];
+  pthread_t th[4];
   struct feed_arg feed[2];
   unsigned n;
 };
@@ -326,6 +366,8 @@ static void background_start(const struct service *svc, struct background *bg)
     return;
   if (pthread_create(&bg->th[bg->n], NULL, engine_thread, (void *)svc) == 0)
     bg->n++;
+  if (pthread_create(&bg->th[bg->n], NULL, recon_thread, (void *)svc) == 0)
+    bg->n++;
   bool custody = svc->cfg.custody_servicers[0] != '\0' && svc->cfg.custody_accounts[0] != '\0';
   for (int k = 0; custody && k < 2; k++) {
     bool http = k == 1;
@@ -336,7 +378,8 @@ static void background_start(const struct service *svc, struct background *bg)
     if (pthread_create(&bg->th[bg->n], NULL, feed_thread, &bg->feed[k]) == 0)
       bg->n++;
   }
-  log_msg(LOGL_INFO, "main", "engine running%s", bg->n > 1 ? " with the custody feed" : "");
+  log_msg(LOGL_INFO, "main", "engine and reconciler running%s",
+          bg->n > 2 ? " with the custody feed" : "");
 }
 
 static void background_stop(struct background *bg)

@@ -189,6 +189,19 @@ int backstock_audit_main(int argc, char **argv, int i)
 
 int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c)
 {
+  struct attest_result r;
+  int rc = backstock_attest_build(cfg, c, &r);
+  if (rc != 0) {
+    fprintf(stderr, "attest publish: %s (%s)\n", err_text(rc), err_name(rc));
+    return rc;
+  }
+  printf("attestation %lld over %zu ISIN(s): hash %s, files in %s/attestations/%lld\n",
+         (long long)r.id, r.n_isins, r.hash, cfg->data_dir, (long long)r.id);
+  return 0;
+}
+
+int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct attest_result *out)
+{
   char dir[BACKSTOCK_ATTEST_DIR_MAX];
   int rc = backstock_attest_ensure(cfg, dir, sizeof dir);
   struct por_signer *s = NULL;
@@ -197,16 +210,9 @@ int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c)
     rc = por_signer_open(dir, &s);
   if (rc == 0)
     rc = attest_master_key(dir, master);
-  struct attest_result r;
   if (rc == 0)
-    rc = attest_build(c, s, master, cfg->data_dir, 0, api_json_canonical, &r);
+    rc = attest_build(c, s, master, cfg->data_dir, 0, api_json_canonical, out);
   sodium_memzero(master, sizeof master);
   por_signer_free(s);
-  if (rc != 0) {
-    fprintf(stderr, "attest publish: %s (%s)\n", err_text(rc), err_name(rc));
-    return rc;
-  }
-  printf("attestation %lld over %zu ISIN(s): hash %s, files in %s/attestations/%lld\n",
-         (long long)r.id, r.n_isins, r.hash, cfg->data_dir, (long long)r.id);
-  return 0;
+  return rc;
 }

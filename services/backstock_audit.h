@@ -15,6 +15,7 @@
 
 #include "common/common.h"
 #include "db/db.h"
+#include "reconcile/reconcile.h"
 
 /** backstock_audit_handles() - whether argv[@i..] is "audit verify" or "audit inclusion". */
 bool backstock_audit_handles(int argc, char **argv, int i);
@@ -34,5 +35,12 @@ int backstock_audit_main(int argc, char **argv, int i);
  * Returns 0 or an error (message on stderr).
  */
 int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c);
+
+/**
+ * backstock_attest_build() - what "attest publish" does, without printing:
+ * one attestation now, into @out.  Returns 0 or an error of the key store
+ * or attest_build().
+ */
+int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct attest_result *out);
 
 #endif
