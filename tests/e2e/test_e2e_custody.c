@@ -53,13 +53,6 @@
 #define WAIT_MS       60000
 #define STOP_WAIT_MS  15000
 
-struct child {
-  const char *what;
-  pid_t pid;
-  char out[PATH_MAX + 32];
-  char err[PATH_MAX + 32];
-};
-
 struct e2e {
   struct ts_db db;
   char url[1200];
@@ -69,7 +62,7 @@ struct e2e {
   char sim_cfg[PATH_MAX + 16], cust_cfg[PATH_MAX + 16];
   char reset_env[64];
   struct db_conn *c;
-  struct child sim, conn, cust, watch;
+  struct ts_child sim, conn, cust, watch;
   unsigned spawned;
   uint16_t broker_port, cust_port;
   int day_offset;
@@ -84,51 +77,19 @@ static struct e2e E;
 
 static void dump_children(void)
 {
-  struct child *all[] = {&E.sim, &E.conn, &E.cust, &E.watch};
+  struct ts_child *all[] = {&E.sim, &E.conn, &E.cust, &E.watch};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i]->err[0] != '\0')
-      ts_dump_file(all[i]->what, all[i]->err);
+    ts_child_dump(all[i]);
 }
 
-static void spawn(struct child *ch, const char *what, char *const argv[], const char *const env[])
+static void spawn(struct ts_child *ch, const char *what, char *const argv[],
+                  const char *const env[])
 {
-  E.spawned++;
-  ch->what = what;
-  snprintf(ch->out, sizeof ch->out, "%s/child-%u.out", E.tmp, E.spawned);
-  snprintf(ch->err, sizeof ch->err, "%s/child-%u.err", E.tmp, E.spawned);
-  ch->pid = ts_spawn(argv, env, ch->out, ch->err);
-}
-
-static bool wait_exit(struct child *ch, unsigned ms, int *st)
-{
-  if (ch->pid <= 0 || !ts_wait_exit(ch->pid, ms, st))
-    return false;
-  ch->pid = 0;
-  return true;
-}
-
-static void kill_hard(struct child *ch)
-{
-  int st;
-  if (ch->pid > 0) {
-    ts_kill(ch->pid, SIGKILL);
-    wait_exit(ch, 5000, &st);
-  }
-}
-
-static void stop_child(struct child *ch)
-{
-  int st = 0;
-  assert_true(ch->pid > 0);
-  kill(ch->pid, SIGTERM);
-  if (!wait_exit(ch, STOP_WAIT_MS, &st))
-    fail_msg("%s did not stop within %d ms of SIGTERM", ch->what, STOP_WAIT_MS);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    fail_msg("%s ended with status %d after SIGTERM", ch->what, st);
+  ts_child_spawn(ch, E.tmp, ++E.spawned, what, argv, env);
 }
 
 /* The listening line of @ch ("<prefix>127.0.0.1:<port>"): the port. */
-static uint16_t wait_listening(struct child *ch, const char *prefix)
+static uint16_t wait_listening(struct ts_child *ch, const char *prefix)
 {
   char line[128];
   if (!ts_wait_line(ch->out, prefix, START_WAIT_MS, line, sizeof line))
@@ -150,7 +111,7 @@ static void start_sim(void)
 }
 
 /* `backstock @args...` with the service's environment (and the custody keys); does not wait. */
-static void start_backstock(struct child *ch, const char *what, char *const args[])
+static void start_backstock(struct ts_child *ch, const char *what, char *const args[])
 {
   char db[1300], path[PATH_MAX + 8], broker[64], data[PATH_MAX + 32], drop[PATH_MAX + 40];
   char feed[128];
@@ -187,12 +148,12 @@ static void start_backstock(struct child *ch, const char *what, char *const args
 /* Run `backstock @args...` to its end; returns its exit status, stdout in *out (free it). */
 static int run_backstock(char *const args[], char **out)
 {
-  struct child ch = {0};
+  struct ts_child ch = {0};
   int st;
   size_t len;
   start_backstock(&ch, "backstock command stderr", args);
-  if (!wait_exit(&ch, 60000, &st)) {
-    kill_hard(&ch);
+  if (!ts_child_wait(&ch, 60000, &st)) {
+    ts_child_kill(&ch);
     ts_dump_file("backstock command stderr", ch.err);
     fail_msg("backstock %s %s did not finish within 60 s", args[0], args[1]);
   }
@@ -648,10 +609,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
   (void)state;
-  kill_hard(&E.watch);
-  kill_hard(&E.cust);
-  kill_hard(&E.conn);
-  kill_hard(&E.sim);
+  ts_child_kill(&E.watch);
+  ts_child_kill(&E.cust);
+  ts_child_kill(&E.conn);
+  ts_child_kill(&E.sim);
   db_close(E.c);
   ts_db_drop(&E.db);
   ts_rmtree(E.tmp);
@@ -836,7 +797,7 @@ static void test_custodian_restart(void **state)
   (void)state;
   int st;
   kill(-E.cust.pid, SIGKILL);
-  assert_true(wait_exit(&E.cust, 5000, &st));
+  assert_true(ts_child_wait(&E.cust, 5000, &st));
   assert_true(WIFSIGNALED(st));
   start_cust();
   util_sleep_ms(1000); /* ten polls */
@@ -862,7 +823,7 @@ static void test_more_trades_and_statements(void **state)
   if ((int)strtol(late, NULL, 10) > E.day_offset) {
     /* New York's date moved on during the test: move the custodian's clock too. */
     E.day_offset = (int)strtol(late, NULL, 10);
-    stop_child(&E.cust);
+    ts_child_stop(&E.cust, STOP_WAIT_MS);
     start_cust();
   }
   free(late);
@@ -943,10 +904,10 @@ static void test_http_feed(void **state)
 static void test_sigterm(void **state)
 {
   (void)state;
-  stop_child(&E.watch);
-  stop_child(&E.cust);
-  stop_child(&E.conn);
-  stop_child(&E.sim);
+  ts_child_stop(&E.watch, STOP_WAIT_MS);
+  ts_child_stop(&E.cust, STOP_WAIT_MS);
+  ts_child_stop(&E.conn, STOP_WAIT_MS);
+  ts_child_stop(&E.sim, STOP_WAIT_MS);
   /* The run killed with SIGKILL did not stop cleanly; the last one did. */
   assert_sql("SELECT string_agg((stopped_at IS NOT NULL)::text, ' ' ORDER BY id)"
              " FROM (SELECT id, stopped_at FROM service_runs"

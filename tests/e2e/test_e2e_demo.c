@@ -55,20 +55,13 @@
 #define CUST_TOKEN    "e2e-demo-custodian-token-7d41c09e"
 #define TSLA_ISIN     "US88160R1014"
 
-struct child {
-  const char *what;
-  pid_t pid;
-  char out[PATH_MAX + 32];
-  char err[PATH_MAX + 32];
-};
-
 struct e2e {
   struct ts_db db;
   char url[1200];
   char tmp[PATH_MAX];
   char sim_bin[PATH_MAX], svc_bin[PATH_MAX], cust_bin[PATH_MAX];
   struct db_conn *c;
-  struct child sim, cust, conn, serve;
+  struct ts_child sim, cust, conn, serve;
   unsigned spawned, idem;
   uint16_t broker_port, api_port;
   char admin[API_KEY_TEXT_MAX], ap[API_KEY_TEXT_MAX], auditor[API_KEY_TEXT_MAX];
@@ -85,52 +78,19 @@ static struct e2e E;
 
 static void dump_children(void)
 {
-  struct child *all[] = {&E.sim, &E.cust, &E.conn, &E.serve};
+  struct ts_child *all[] = {&E.sim, &E.cust, &E.conn, &E.serve};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i]->err[0] != '\0')
-      ts_dump_file(all[i]->what, all[i]->err);
+    ts_child_dump(all[i]);
 }
 
-static void spawn(struct child *ch, const char *what, char *const argv[], const char *const env[])
+static void spawn(struct ts_child *ch, const char *what, char *const argv[],
+                  const char *const env[])
 {
-  E.spawned++;
-  ch->what = what;
-  snprintf(ch->out, sizeof ch->out, "%s/child-%u.out", E.tmp, E.spawned);
-  snprintf(ch->err, sizeof ch->err, "%s/child-%u.err", E.tmp, E.spawned);
-  ch->pid = ts_spawn(argv, env, ch->out, ch->err);
-}
-
-static bool wait_exit(struct child *ch, unsigned ms, int *st)
-{
-  if (ch->pid <= 0 || !ts_wait_exit(ch->pid, ms, st))
-    return false;
-  ch->pid = 0;
-  return true;
-}
-
-static void kill_hard(struct child *ch)
-{
-  int st;
-  if (ch->pid > 0) {
-    ts_kill(ch->pid, SIGKILL);
-    wait_exit(ch, 5000, &st);
-  }
-}
-
-static void stop_child(struct child *ch)
-{
-  int st = 0;
-  if (ch->pid <= 0)
-    fail_msg("%s is not running", ch->what);
-  kill(ch->pid, SIGTERM);
-  if (!wait_exit(ch, STOP_WAIT_MS, &st))
-    fail_msg("%s did not stop within %d ms of SIGTERM", ch->what, STOP_WAIT_MS);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    fail_msg("%s ended with status %d after SIGTERM", ch->what, st);
+  ts_child_spawn(ch, E.tmp, ++E.spawned, what, argv, env);
 }
 
 /* The first line of @ch's stdout starting with @prefix, into @line. */
-static void wait_ready(struct child *ch, const char *prefix, char *line, size_t size)
+static void wait_ready(struct ts_child *ch, const char *prefix, char *line, size_t size)
 {
   if (!ts_wait_line(ch->out, prefix, START_WAIT_MS, line, size))
     fail_msg("%s did not print \"%s...\" within %d ms", ch->what, prefix, START_WAIT_MS);
@@ -203,7 +163,7 @@ static void start_cust(void)
  * data folder, the custody keys when @custody (run.sh exports them after
  * `migrate`), and @extra (may be NULL).  Does not wait.
  */
-static void start_backstock(struct child *ch, const char *what, char *const args[], bool custody,
+static void start_backstock(struct ts_child *ch, const char *what, char *const args[], bool custody,
                             const char *extra)
 {
   char db[1300], path[PATH_MAX + 8], data[PATH_MAX + 32], drop[PATH_MAX + 48];
@@ -233,13 +193,13 @@ static void start_backstock(struct child *ch, const char *what, char *const args
 /* Run `backstock @args...` to its end; it must exit 0; its stdout (free it). */
 static char *run_backstock(char *const args[], bool custody)
 {
-  struct child ch = {0};
+  struct ts_child ch = {0};
   int st;
   char *out = NULL;
   size_t len;
   start_backstock(&ch, "backstock command stderr", args, custody, NULL);
-  if (!wait_exit(&ch, CMD_WAIT_MS, &st)) {
-    kill_hard(&ch);
+  if (!ts_child_wait(&ch, CMD_WAIT_MS, &st)) {
+    ts_child_kill(&ch);
     ts_dump_file(ch.what, ch.err);
     fail_msg("backstock %s did not finish within %d ms", args[0], CMD_WAIT_MS);
   }
@@ -616,10 +576,10 @@ static void cleanup(void)
   done = true;
   if (!E.up)
     dump_children();
-  kill_hard(&E.serve);
-  kill_hard(&E.conn);
-  kill_hard(&E.cust);
-  kill_hard(&E.sim);
+  ts_child_kill(&E.serve);
+  ts_child_kill(&E.conn);
+  ts_child_kill(&E.cust);
+  ts_child_kill(&E.sim);
   db_close(E.c);
   E.c = NULL;
   if (E.db.name[0] != '\0')
@@ -1012,10 +972,10 @@ static void test_roles(void **state)
 static void test_stop(void **state)
 {
   (void)state;
-  stop_child(&E.serve);
-  stop_child(&E.conn);
-  stop_child(&E.cust);
-  stop_child(&E.sim);
+  ts_child_stop(&E.serve, STOP_WAIT_MS);
+  ts_child_stop(&E.conn, STOP_WAIT_MS);
+  ts_child_stop(&E.cust, STOP_WAIT_MS);
+  ts_child_stop(&E.sim, STOP_WAIT_MS);
   assert_sql("SELECT string_agg(service || ' ' || (stopped_at IS NOT NULL), ', ' ORDER BY service)"
              " FROM service_runs",
              "backstock true, backstock-simbroker true, backstock-simcustodian true,"

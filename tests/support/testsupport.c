@@ -482,3 +482,47 @@ void ts_sim_free(struct ts_sim *s)
   if (s->tmp[0] != '\0')
     ts_rmtree(s->tmp);
 }
+
+void ts_child_spawn(struct ts_child *ch, const char *dir, unsigned n, const char *what,
+                    char *const argv[], const char *const env[])
+{
+  ch->what = what;
+  snprintf(ch->out, sizeof ch->out, "%s/child-%u.out", dir, n);
+  snprintf(ch->err, sizeof ch->err, "%s/child-%u.err", dir, n);
+  ch->pid = ts_spawn(argv, env, ch->out, ch->err);
+}
+
+bool ts_child_wait(struct ts_child *ch, unsigned ms, int *st)
+{
+  if (ch->pid <= 0 || !ts_wait_exit(ch->pid, ms, st))
+    return false;
+  ch->pid = 0;
+  return true;
+}
+
+void ts_child_kill(struct ts_child *ch)
+{
+  int st;
+  if (ch->pid > 0) {
+    ts_kill(ch->pid, SIGKILL);
+    ts_child_wait(ch, 5000, &st);
+  }
+}
+
+void ts_child_stop(struct ts_child *ch, unsigned ms)
+{
+  int st = 0;
+  if (ch->pid <= 0)
+    fail_msg("%s is not running", ch->what);
+  kill(ch->pid, SIGTERM);
+  if (!ts_child_wait(ch, ms, &st))
+    fail_msg("%s did not stop within %u ms of SIGTERM", ch->what, ms);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail_msg("%s ended with status %d after SIGTERM", ch->what, st);
+}
+
+void ts_child_dump(const struct ts_child *ch)
+{
+  if (ch->err[0] != '\0')
+    ts_dump_file(ch->what, ch->err);
+}

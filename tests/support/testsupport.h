@@ -187,4 +187,32 @@ void ts_sim_stop(struct ts_sim *s, unsigned ms);
 /* ts_sim_free() - SIGKILL it if it runs; close and drop the database, remove the folder. */
 void ts_sim_free(struct ts_sim *s);
 
+/* ------------------------------------------------------------------ */
+/* Child processes of end-to-end tests                                 */
+/* ------------------------------------------------------------------ */
+
+/* A process a test started: its name, pid (0 when not running) and output files. */
+struct ts_child {
+  const char *what;
+  pid_t pid;
+  char out[PATH_MAX + 32];
+  char err[PATH_MAX + 32];
+};
+
+/* ts_child_spawn() - start @argv with @env; stdout and stderr go to @dir/child-@n.out|.err. */
+void ts_child_spawn(struct ts_child *ch, const char *dir, unsigned n, const char *what,
+                    char *const argv[], const char *const env[]);
+
+/* ts_child_wait() - whether it exited within @ms (its status in *@st); pid cleared then. */
+bool ts_child_wait(struct ts_child *ch, unsigned ms, int *st);
+
+/* ts_child_kill() - SIGKILL it, if running, and reap it. */
+void ts_child_kill(struct ts_child *ch);
+
+/* ts_child_stop() - SIGTERM; it must exit 0 within @ms, else the test fails. */
+void ts_child_stop(struct ts_child *ch, unsigned ms);
+
+/* ts_child_dump() - show its stderr (when it was started). */
+void ts_child_dump(const struct ts_child *ch);
+
 #endif
