@@ -46,11 +46,8 @@ static const struct db_stmt q_list = {
 /* The first action (not cancelled) whose window holds $2 (Unix ms; NULL: clock_now()). */
 static const struct db_stmt q_window = {
     "corpact_window",
-    "SELECT a.id FROM corporate_actions a, (SELECT coalesce('epoch'::timestamptz"
-    " + $2::bigint * interval '1 millisecond', clock_now()) AS at) t"
-    " WHERE a.instrument = $1::bigint AND a.status <> 'cancelled'"
-    " AND a.window_start <= t.at AND t.at <= a.window_end"
-    " ORDER BY a.window_start, a.id LIMIT 1",
+    "SELECT w FROM corpact_window($1::bigint, coalesce('epoch'::timestamptz"
+    " + $2::bigint * interval '1 millisecond', clock_now())) w WHERE w IS NOT NULL",
     2,
 };
 

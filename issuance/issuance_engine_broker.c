@@ -34,10 +34,8 @@ static const struct db_stmt q_placeable = {
     " OR (o.kind = 'redeem' AND o.burn_policy = 'on_receipt' AND o.state = 'burned'"
     " AND EXISTS (SELECT 1 FROM chain_intents ci WHERE ci.key = 'order-' || o.id || '-burn'"
     " AND ci.state = 'executed')))"
-    " AND NOT EXISTS (SELECT 1 FROM pauses p WHERE p.paused AND p.kind = o.kind"
-    " AND (p.instrument IS NULL OR p.instrument = o.instrument))"
-    " AND NOT EXISTS (SELECT 1 FROM corporate_actions ca WHERE ca.instrument = o.instrument"
-    " AND ca.status <> 'cancelled' AND clock_now() BETWEEN ca.window_start AND ca.window_end))"
+    " AND NOT order_paused(o.instrument, o.kind)"
+    " AND corpact_window(o.instrument, clock_now()) IS NULL)"
     " OR (o.state IN ('broker_submitted', 'cancel_requested')"
     " AND NOT EXISTS (SELECT 1 FROM broker_orders b WHERE b.id = o.id))"
     " ORDER BY o.id LIMIT $1::integer",
