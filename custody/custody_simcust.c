@@ -544,10 +544,20 @@ static const struct db_stmt q_finish_statement = {
     3,
 };
 
+static const struct db_stmt q_open_account = {
+    "simcust_open_account",
+    "INSERT INTO sim_accounts (safekeeping_account, opened_date) VALUES ($1, $2::date)"
+    " ON CONFLICT (safekeeping_account) DO NOTHING",
+    2,
+};
+
 static const struct db_stmt q_last_daily = {
     "simcust_last_daily",
-    "SELECT to_char(max(stmt_date), 'YYYY-MM-DD') FROM sim_statements"
-    " WHERE daily AND safekeeping_account = $1 HAVING max(stmt_date) IS NOT NULL",
+    "SELECT to_char(a.opened_date, 'YYYY-MM-DD'),"
+    " coalesce(to_char(max(s.stmt_date), 'YYYY-MM-DD'), '')"
+    " FROM sim_accounts a LEFT JOIN sim_statements s"
+    " ON s.daily AND s.safekeeping_account = a.safekeeping_account"
+    " WHERE a.safekeeping_account = $1 GROUP BY a.opened_date",
     1,
 };
 
@@ -1112,8 +1122,9 @@ out:
   return qs;
 }
 
-/* Write one statement on @c; its files too.  0, or an error. */
-static int statement_on(struct custody_simcust *s, struct db_conn *c, struct stmt_job *j)
+/* Write one statement on @c; its files too, counted in @written when not NULL.  0, or an error. */
+static int statement_on(struct custody_simcust *s, struct db_conn *c, struct stmt_job *j,
+                        unsigned *written)
 {
   size_t per_page = j->kind == CUSTODY_KIND_MT535 ? s->cfg->page_size : 0;
   int rc;
@@ -1128,7 +1139,7 @@ static int statement_on(struct custody_simcust *s, struct db_conn *c, struct stm
   if (!j->existed)
     log_msg(LOGL_INFO, "simcust", "statement %s: %u position(s), %u page(s)", j->first,
             j->positions, j->pages);
-  return flush(s, c, NULL);
+  return flush(s, c, written);
 }
 
 int custody_simcust_statement(struct custody_simcust *s, struct db_conn *c, int32_t day,
@@ -1137,7 +1148,7 @@ int custody_simcust_statement(struct custody_simcust *s, struct db_conn *c, int3
   if (kind != CUSTODY_KIND_SEMT002 && kind != CUSTODY_KIND_MT535)
     return -ERR_INVALID_ARGUMENT;
   struct stmt_job j = {.s = s, .day = day, .kind = kind};
-  int rc = statement_on(s, c != NULL ? c : s->db, &j);
+  int rc = statement_on(s, c != NULL ? c : s->db, &j, NULL);
   if (rc == 0) {
     if (name != NULL && util_strlcpy(name, j.first, size) != 0)
       return -ERR_TOO_LONG;
@@ -1212,40 +1223,53 @@ int custody_simcust_document(struct db_conn *c, const char *name, enum custody_k
 
 struct daily_query {
   const char *account;
-  int32_t day; /* INT32_MIN: none yet */
+  int32_t today;  /* in: the opening day when the account is new */
+  int32_t opened; /* out: the first day owed a daily statement */
+  int32_t day;    /* out: the last daily statement's day; INT32_MIN: none yet */
 };
 
 static enum db_qs select_last_daily(struct db_conn *c, void *cls)
 {
   struct daily_query *q = cls;
   PGresult *r;
+  char today[CAL_DATE_STR];
+  cal_format_date(q->today, today);
+  const char *pi[] = {q->account, today};
+  enum db_qs qs = db_exec(c, &q_open_account, pi, NULL);
+  if (qs < 0)
+    return qs;
   const char *p[] = {q->account};
   q->day = INT32_MIN;
-  enum db_qs qs = db_exec(c, &q_last_daily, p, &r);
+  qs = db_exec(c, &q_last_daily, p, &r);
   if (qs > 0) {
-    if (parse_day(PQgetvalue(r, 0, 0), &q->day) != 0)
+    const char *last = PQgetvalue(r, 0, 1);
+    if (parse_day(PQgetvalue(r, 0, 0), &q->opened) != 0 ||
+        (last[0] != '\0' && parse_day(last, &q->day) != 0))
       qs = DB_QS_HARD;
     PQclear(r);
+  } else if (qs == DB_QS_NONE) {
+    qs = DB_QS_HARD;
   }
   return qs;
 }
 
-/* The daily statements due at simulated time @t (ms): today's once past the cut-off. */
+/* The daily statements due at simulated time @t (ms): each day's once past its cut-off, from the
+ * day the account was opened (its first step), at most CATCH_UP_DAYS back. */
 static int daily_statements(struct custody_simcust *s, int64_t t, struct custody_simcust_stats *st)
 {
   int32_t today = (int32_t)floor_div(t, DAY_MS);
   int64_t minute = (t - (int64_t)today * DAY_MS) / 60000;
   int32_t due = minute >= (int64_t)s->cfg->statement_minute ? today : today - 1;
-  struct daily_query q = {s->cfg->safekeeping_account, INT32_MIN};
+  struct daily_query q = {s->cfg->safekeeping_account, today, today, INT32_MIN};
   int rc = db_txn(s->db, "simcust_last_daily", select_last_daily, &q);
   if (rc != 0)
     return rc;
-  int32_t from = q.day == INT32_MIN ? today : q.day + 1;
+  int32_t from = q.day == INT32_MIN ? q.opened : q.day + 1;
   if (from < due - (CATCH_UP_DAYS - 1))
     from = due - (CATCH_UP_DAYS - 1);
   for (int32_t d = from; d <= due; d++) {
     struct stmt_job j = {.s = s, .day = d, .kind = CUSTODY_KIND_SEMT002, .daily = true};
-    if ((rc = statement_on(s, s->db, &j)) != 0)
+    if ((rc = statement_on(s, s->db, &j, &st->written)) != 0)
       return rc;
     if (!j.existed)
       st->statements++;

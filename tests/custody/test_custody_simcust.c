@@ -326,8 +326,13 @@ static void test_settles_on_its_date(void **state)
   st = step(f, at("2026-03-02", 12, 0));
   assert_int_equal(st.settled, 2);
   assert_int_equal(st.failed, 0);
-  assert_int_equal(st.statements, 0); /* before the cut-off */
-  assert_int_equal(st.written, 2);
+  /* Sunday's cut-off has passed: the account was opened on Sunday, so its statement is owed. */
+  assert_int_equal(st.statements, 1);
+  assert_int_equal(st.written, 3);
+  assert_sql(
+      f->c,
+      "SELECT string_agg(stmt_date || ' ' || daily || ' ' || positions, ',') FROM sim_statements",
+      "2026-03-01 true 1");
   assert_sql(f->c,
              "SELECT string_agg(trade_id || ' ' || tx_id || ' ' || status || ' ' || isin || ' '"
              " || settled_date || ' ' || amount, ', ' ORDER BY trade_id) FROM sim_settlements",
@@ -353,9 +358,10 @@ static void test_settles_on_its_date(void **state)
   assert_string_equal(s.safekeeping_account, "RESERVE-01");
   assert_true(strncmp(s.servicer_tx_id, "SC", 2) == 0);
 
-  /* Tuesday: the Monday trade. */
+  /* Tuesday: the Monday trade, and Monday's statement (its cut-off has passed). */
   st = step(f, at("2026-03-03", 9, 30));
   assert_int_equal(st.settled, 1);
+  assert_int_equal(st.statements, 1);
   assert_sql(f->c,
              "SELECT string_agg(isin || '=' || quantity::numeric(30,6), ',' ORDER BY isin)"
              " FROM sim_holdings",
