@@ -361,6 +361,8 @@ struct cfg {
   /* Attestations (docs/attestation.md). */
   char attestation_key_dir[CFG_PATH_MAX]; /* BACKSTOCK_ATTESTATION_KEY_DIR, relative: under data_dir
                                            */
+  unsigned attestation_tree_height;       /* BACKSTOCK_ATTESTATION_TREE_HEIGHT, 1..40 */
+  uint64_t recon_tolerance_tokens;        /* BACKSTOCK_RECON_TOLERANCE_TOKENS, token base units */
 };
 
 /* One documented key; the table drives parsing, printing and the README. */

@@ -82,6 +82,12 @@ static const struct cfg_key keys[] = {
      "the issuer's address that redeemed tokens are escrowed at and burned from (0x + 40 hex)"},
     {"attestation_key_dir", "BACKSTOCK_ATTESTATION_KEY_DIR", "keys",
      "folder of the attestation signing keys, mode 0700 (relative: under data_dir)"},
+    {"attestation_tree_height", "BACKSTOCK_ATTESTATION_TREE_HEIGHT", "20",
+     "height of each attestation's Merkle sum tree, room for 2^height holders (1-40); fixed so "
+     "the tree does not reveal the number of holders"},
+    {"recon_tolerance_tokens", "BACKSTOCK_RECON_TOLERANCE_TOKENS", "0",
+     "tolerance of the reconciler's contractual coverage, in token base units (0-10^18); settled "
+     "shares have none"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -359,6 +365,10 @@ static int set_by_index(struct cfg *c, size_t i, const char *v)
     return set_list(c->custody_accounts, sizeof c->custody_accounts, v);
   if (strcmp(k, "custody_drop_dir") == 0)
     return set_path(c->custody_drop_dir, sizeof c->custody_drop_dir, v, 1);
+  if (strcmp(k, "attestation_tree_height") == 0)
+    return parse_uint(v, 1, 40, &c->attestation_tree_height);
+  if (strcmp(k, "recon_tolerance_tokens") == 0)
+    return parse_u64(v, 0, 1000000000000000000ull, &c->recon_tolerance_tokens);
   if (strcmp(k, "attestation_key_dir") == 0)
     return set_path(c->attestation_key_dir, sizeof c->attestation_key_dir, v, 0);
   if (strcmp(k, "custody_feed_url") == 0) {
@@ -637,4 +647,6 @@ void cfg_print(const struct cfg *c, FILE *out)
   fprintf(out, "settlement_escalate_days = %u\n", c->settlement_escalate_days);
   fprintf(out, "redemption_address = %s\n", c->redemption_address);
   fprintf(out, "attestation_key_dir = %s\n", c->attestation_key_dir);
+  fprintf(out, "attestation_tree_height = %u\n", c->attestation_tree_height);
+  fprintf(out, "recon_tolerance_tokens = %llu\n", (unsigned long long)c->recon_tolerance_tokens);
 }

@@ -61,6 +61,24 @@ const struct db_stmt attest_q_get = {
     " ORDER BY id DESC LIMIT 1",
     1};
 
+/* Whether a reconciliation run is newer than the latest attestation (or there is none yet). */
+const struct db_stmt attest_q_due = {
+    "attest_q_due",
+    "SELECT EXISTS (SELECT 1 FROM recon_runs WHERE instrument IS NOT NULL AND created >"
+    " coalesce((SELECT max(created) FROM attestations), '-infinity'::timestamptz))",
+    0};
+
+int attest_due(struct db_conn *c, bool *due)
+{
+  PGresult *r = NULL;
+  enum db_qs qs = db_exec(c, &attest_q_due, NULL, &r);
+  if (qs < 0)
+    return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
+  *due = qs > 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+  PQclear(r);
+  return 0;
+}
+
 static int money_col(PGresult *r, int row, int col, struct money *out)
 {
   const char *v = PQgetvalue(r, row, col);

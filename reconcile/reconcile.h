@@ -465,6 +465,15 @@ int attest_build_from(struct db_conn *c, const struct por_signer *s,
                       por_canon_fn canon, const struct attest_figures *figs, size_t n,
                       struct attest_result *out);
 
+/**
+ * attest_due() - whether a reconciliation run of an instrument is newer
+ * (by its clock_now() time) than the latest attestation, or there are runs
+ * and no attestation yet: the reconciler's thread then publishes, so runs
+ * reconciled just before a crash still get their attestation.
+ * Returns 0 (with *@due), -ERR_DB_CONFLICT or -ERR_DB_HARD.
+ */
+int attest_due(struct db_conn *c, bool *due);
+
 /** attest_build() - attest_build_from() over attest_figures_latest(). */
 int attest_build(struct db_conn *c, const struct por_signer *s, const uint8_t master[POR_KEY_LEN],
                  const char *data_dir, unsigned height, por_canon_fn canon,

@@ -310,10 +310,12 @@ static void *feed_thread(void *arg)
 /*
  * The reconciler of serve: each engine_poll_ms, reconcile every complete
  * settled statement the custody feed stored (recon_step(): nothing to do
- * is one query), and when that reconciled any, publish an attestation
- * over the latest runs -- so with the custodian's daily statement, one
- * reconciliation and one attestation a day on the clock
- * (docs/reconcile.md, docs/attestation.md).
+ * is one query), and whenever a run is newer than the latest attestation
+ * (attest_due(): this pass's runs, or runs a crash left unattested),
+ * publish an attestation over the latest runs -- so with the custodian's
+ * daily statement, one reconciliation and one attestation a day on the
+ * clock (docs/reconcile.md, docs/attestation.md).  A failing build is
+ * retried each pass and logged every 20th time.
  */
 static void *recon_thread(void *arg)
 {
@@ -323,21 +325,26 @@ static void *recon_thread(void *arg)
     log_msg(LOGL_ERROR, "recon", "no database connection: the reconciler does not run");
     return NULL;
   }
+  unsigned failures = 0;
   while (!engine_stop) {
     struct recon_stats st;
     memset(&st, 0, sizeof st);
-    int rc = recon_step(c, 0, &st);
+    bool due = false;
+    int rc = recon_step(c, (int64_t)svc->cfg.recon_tolerance_tokens, &st);
     if (rc != 0)
       log_msg(LOGL_WARN, "recon", "pass: %s", err_text(rc));
-    if (rc == 0 && st.runs > 0) {
-      struct attest_result r;
+    if (rc == 0 && st.runs > 0)
       log_msg(LOGL_INFO, "recon", "%u run(s), %u with breaks, %u break(s) open", st.runs,
               st.with_breaks, st.open_breaks);
-      if ((rc = backstock_attest_build(&svc->cfg, c, &r)) == 0)
+    if (rc == 0 && (rc = attest_due(c, &due)) == 0 && due) {
+      struct attest_result r;
+      if ((rc = backstock_attest_build(&svc->cfg, c, &r)) == 0) {
+        failures = 0;
         log_msg(LOGL_INFO, "attest", "attestation %lld over %zu ISIN(s) published, hash %s",
                 (long long)r.id, r.n_isins, r.hash);
-      else
-        log_msg(LOGL_WARN, "attest", "no attestation: %s", err_text(rc));
+      } else if (failures++ % 20 == 0) {
+        log_msg(LOGL_WARN, "attest", "no attestation: %s (retrying each pass)", err_text(rc));
+      }
     }
     for (unsigned waited = 0; waited < svc->cfg.engine_poll_ms && !engine_stop; waited += 50)
       util_sleep_ms(50);
@@ -1112,7 +1119,8 @@ int main(int argc, char **argv)
     rc = backstock_attest_command(&svc.cfg, argc, argv, i + 1);
   } else if (strcmp(cmd, "recon") == 0) {
     if ((rc = open_database(&svc, true)) == 0)
-      rc = backstock_recon_command(svc.conn, argc, argv, i + 1);
+      rc = backstock_recon_command(svc.conn, (int64_t)svc.cfg.recon_tolerance_tokens, argc, argv,
+                                   i + 1);
     close_database(&svc);
   } else {
     usage(stderr);

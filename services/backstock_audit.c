@@ -211,7 +211,8 @@ int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct atte
   if (rc == 0)
     rc = attest_master_key(dir, master);
   if (rc == 0)
-    rc = attest_build(c, s, master, cfg->data_dir, 0, api_json_canonical, out);
+    rc = attest_build(c, s, master, cfg->data_dir, cfg->attestation_tree_height, api_json_canonical,
+                      out);
   sodium_memzero(master, sizeof master);
   por_signer_free(s);
   return rc;

@@ -64,14 +64,15 @@ static enum db_qs resolve_txn(struct db_conn *c, void *cls)
   return recon_break_resolve_in(c, r->id, r->status, r->note, 0, &r->err);
 }
 
-int backstock_recon_command(struct db_conn *c, int argc, char **argv, int i)
+int backstock_recon_command(struct db_conn *c, int64_t tolerance_tokens, int argc, char **argv,
+                            int i)
 {
   const char *what = i < argc ? argv[i] : "";
   struct recon_filter f;
   int rc;
   if (strcmp(what, "run") == 0 && i + 1 == argc) {
     struct recon_stats st;
-    rc = recon_step(c, 0, &st);
+    rc = recon_step(c, tolerance_tokens, &st);
     printf("recon runs=%u ok=%u breaks=%u open_breaks=%u%s\n", st.runs, st.ok, st.with_breaks,
            st.open_breaks, rc == 0 ? "" : " stopped=error");
     if (rc != 0)

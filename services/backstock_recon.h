@@ -6,13 +6,17 @@
 #ifndef BACKSTOCK_RECON_H
 #define BACKSTOCK_RECON_H
 
+#include <stdint.h>
+
 #include "db/db.h"
 
 /**
  * backstock_recon_command() - run the recon command whose words start at
- * argv[@i], on @c (open, migrated).  Prints what it did on stdout.
+ * argv[@i], on @c (open, migrated), with @tolerance_tokens (the
+ * recon_tolerance_tokens setting).  Prints what it did on stdout.
  * Returns 0, -ERR_INVALID_ARGUMENT (usage, printed) or another error.
  */
-int backstock_recon_command(struct db_conn *c, int argc, char **argv, int i);
+int backstock_recon_command(struct db_conn *c, int64_t tolerance_tokens, int argc, char **argv,
+                            int i);
 
 #endif

@@ -71,7 +71,7 @@ static void test_keys_table(void **state)
   (void)state;
   size_t n = 0;
   const struct cfg_key *k = cfg_keys(&n);
-  assert_int_equal(n, 33);
+  assert_int_equal(n, 35);
   for (size_t i = 0; i < n; i++) {
     /* The variable is the key in upper case behind BACKSTOCK_. */
     char want[128];
@@ -181,6 +181,10 @@ static void test_load_text_errors(void **state)
       {"listen = []:80\n", -ERR_CFG_VALUE, 1},
       {"listen = [::1:80\n", -ERR_CFG_VALUE, 1},
       {"listen = h:99999999999999999999\n", -ERR_CFG_VALUE, 1},
+      {"attestation_tree_height = 0\n", -ERR_CFG_VALUE, 1},
+      {"attestation_tree_height = 41\n", -ERR_CFG_VALUE, 1},
+      {"recon_tolerance_tokens = -1\n", -ERR_CFG_VALUE, 1},
+      {"recon_tolerance_tokens = 1000000000000000001\n", -ERR_CFG_VALUE, 1},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     struct cfg c;
@@ -431,7 +435,9 @@ static void test_print_defaults(void **state)
                            "settlement_retry_s = 900\n"
                            "settlement_escalate_days = 3\n"
                            "redemption_address = 0x00000000000000000000000000000000000bac57\n"
-                           "attestation_key_dir = keys\n");
+                           "attestation_key_dir = keys\n"
+                           "attestation_tree_height = 20\n"
+                           "recon_tolerance_tokens = 0\n");
   free(out);
   cfg_free(&c);
 }
