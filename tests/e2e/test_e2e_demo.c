@@ -19,6 +19,10 @@
  *   - every event of both orders, the balances, the books check, the
  *     instrument's supply figures, the broker's blotter, the broker orders
  *     and the chain intents, each exact;
+ *   - a business day later, the custodian's daily statement reconciled
+ *     and attested by serve (6 TSLA held, 6 TSLAx outstanding, coverage 0,
+ *     no break), verified offline by `backstock audit verify` and
+ *     `audit inclusion` from what the API publishes;
  *   - variants: a mint pause (refused with nothing stored, then taken);
  *     a corporate action's window on AAPL (refused, nothing stored, taken
  *     once the action is cancelled); cancels in awaiting_cash and, the
@@ -794,6 +798,131 @@ static void test_books(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Reconciliation and proof of reserves                                */
+/* ------------------------------------------------------------------ */
+
+#define ATTEST_WAIT_MS 60000
+
+/* The @isin slice of an attestation document's payload. */
+static yajl_val slice_of(yajl_val doc, const char *isin)
+{
+  const char *path[] = {"payload", "instruments", NULL};
+  yajl_val a = yajl_tree_get(doc, path, yajl_t_array);
+  for (size_t i = 0; a != NULL && i < YAJL_GET_ARRAY(a)->len; i++) {
+    yajl_val s = YAJL_GET_ARRAY(a)->values[i];
+    if (strcmp(tl_str(s, "isin", NULL, NULL), isin) == 0)
+      return s;
+  }
+  fail_msg("no %s slice in the attestation", isin);
+  return NULL;
+}
+
+/* GET @path (public) into the file @dir/@name; the reply's body (free it). */
+static char *save(const char *path, const char *dir, const char *name)
+{
+  struct tl_reply r;
+  char f[PATH_MAX + 64];
+  call("GET", path, NULL, NULL, &r);
+  if (r.status != 200)
+    fail_msg("GET %s: HTTP %ld: %s", path, r.status, r.body);
+  snprintf(f, sizeof f, "%s/%s", dir, name);
+  write_file(f, r.body);
+  char *body = r.body;
+  r.body = NULL;
+  tl_reply_free(&r);
+  return body;
+}
+
+/*
+ * The day after the redeem settled, the custodian's daily statement of that day is reconciled
+ * and attested: TSLA 6 shares held, 6 TSLAx outstanding (one holder), both coverages 0, no break;
+ * the auditor verifies the published attestation offline (figures, tree, signature, chain) and
+ * the AP's inclusion proof.
+ */
+static void test_attestation(void **state)
+{
+  struct tl_reply r;
+  char path[256], dir[PATH_MAX + 16];
+  (void)state;
+  advance_one_business_day();
+  int64_t end = util_mono_ms() + ATTEST_WAIT_MS;
+  yajl_val doc = NULL;
+  for (;;) {
+    call("GET", "/v1/attestations/latest", NULL, NULL, &r);
+    if (r.status == 200) {
+      doc = tl_json(&r);
+      yajl_val t = slice_of(doc, TSLA_ISIN);
+      if (strcmp(tl_str(t, "reserves", "settled", NULL), "6") == 0)
+        break;
+      yajl_tree_free(doc);
+      doc = NULL;
+    }
+    tl_reply_free(&r);
+    if (util_mono_ms() > end)
+      fail_msg("no attestation of 6 settled TSLA within %d ms", ATTEST_WAIT_MS);
+    util_sleep_ms(200);
+  }
+  tl_reply_free(&r);
+  long long id = tl_int(doc, "payload", "id", NULL);
+  assert_true(id >= 2);
+  yajl_val t = slice_of(doc, TSLA_ISIN);
+  expect_str(t, "reserves", "settled", "6");
+  expect_str(t, "reserves", "pending_in", "0");
+  expect_str(t, "reserves", "pending_out", "0");
+  expect_str(t, "liabilities", "raw_supply", "6");
+  expect_str(t, "liabilities", "displayed_supply", "6");
+  expect_str(t, "liabilities", "multiplier", "1");
+  expect_str(t, "liabilities", "redemptions_owed", "0");
+  expect_str(t, "liabilities", "mints_owed", "0");
+  expect_str(t, "coverage", "settled", "0");
+  expect_str(t, "coverage", "contractual", "0");
+  expect_str(t, "tree", "sum", "6000000000000000000");
+  expect_str(t, "tree", "token", "TSLAx");
+  assert_int_equal(tl_int(t, "tree", "holders", NULL), 1);
+  assert_int_equal(tl_int(t, "tree", "height", NULL), 20);
+  yajl_tree_free(doc);
+
+  /* Every run reconciled clean: no break at all. */
+  call("GET", "/v1/recon/breaks", E.auditor, NULL, &r);
+  doc = expect(&r, 200);
+  assert_int_equal(YAJL_GET_ARRAY(tl_get(doc, "items", NULL, NULL))->len, 0);
+  yajl_tree_free(doc);
+  assert_sql("SELECT count(*) > 0 AND bool_and(status = 'ok') FROM recon_runs", "t");
+
+  /* The auditor: the published document, its predecessor, the keys, and the evidence files. */
+  snprintf(dir, sizeof dir, "%s/audit", E.tmp);
+  assert_int_equal(mkdir(dir, 0700), 0);
+  snprintf(path, sizeof path, "/v1/attestations/%lld", id);
+  free(save(path, dir, "attestation.json"));
+  snprintf(path, sizeof path, "/v1/attestations/%lld", id - 1);
+  free(save(path, dir, "previous.json"));
+  free(save("/.well-known/backstock-keys.json", dir, "keys.json"));
+  snprintf(path, sizeof path, "/v1/attestations/%lld/proofs/" TSLA_ISIN "/" WALLET, id);
+  free(save(path, dir, "proof.json"));
+  char att[PATH_MAX + 64], prev[PATH_MAX + 64], keys[PATH_MAX + 64], proof[PATH_MAX + 64];
+  char stmts[PATH_MAX + 64], holders[PATH_MAX + 64];
+  snprintf(att, sizeof att, "%s/attestation.json", dir);
+  snprintf(prev, sizeof prev, "%s/previous.json", dir);
+  snprintf(keys, sizeof keys, "%s/keys.json", dir);
+  snprintf(proof, sizeof proof, "%s/proof.json", dir);
+  snprintf(stmts, sizeof stmts, "%s/attestations/%lld/statements", E.tmp, id);
+  snprintf(holders, sizeof holders, "%s/attestations/%lld/holders", E.tmp, id);
+  char *verify[] = {"audit",     "verify", "--attestation", att,  "--statements", stmts,
+                    "--holders", holders,  "--keys",        keys, "--previous",   prev,
+                    NULL};
+  char *out = run_backstock(verify, false);
+  if (strncmp(out, "ok: ", 4) != 0)
+    fail_msg("audit verify: %s", out);
+  free(out);
+  char *incl[] = {"audit", "inclusion", "--attestation", att, "--proof", proof, NULL};
+  out = run_backstock(incl, false);
+  if (strncmp(out, "ok", 2) != 0)
+    fail_msg("audit inclusion: %s", out);
+  free(out);
+  E.ok = true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Variants                                                            */
 /* ------------------------------------------------------------------ */
 
@@ -991,6 +1120,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_redeem, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_events, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_books, test_setup, test_teardown),
+      cmocka_unit_test_setup_teardown(test_attestation, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_pause, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_cancel, test_setup, test_teardown),
       cmocka_unit_test_setup_teardown(test_corpact, test_setup, test_teardown),
