@@ -231,8 +231,10 @@ int attest_liabilities(const struct attest_figures *f, por_u128 sum, unsigned de
   if (sum > (por_u128)MONEY_V_MAX)
     return -ERR_MONEY_OVERFLOW;
   int rc = money_make((__int128)sum, decimals, &raw);
+  /* displayed supply in shares, rounded up to the share unit the custodian counts in (10^-6),
+   * as the reconciler's ceil6(m*N): both publish the same coverage */
   if (rc == 0)
-    rc = money_mul(raw, f->multiplier, 18, MONEY_ROUND_UP, &disp);
+    rc = money_mul(raw, f->multiplier, ATTEST_SHARE_SCALE, MONEY_ROUND_UP, &disp);
   /* settled: AGG - (displayed + RED_owed) */
   if (rc == 0)
     rc = money_add(disp, f->red_owed, &owed);

@@ -409,7 +409,9 @@ enum db_qs recon_break_resolve_in(struct db_conn *c, int64_t id, const char *sta
 struct db_conn;
 
 #define ATTEST_HEIGHT_DEFAULT 20
-#define ATTEST_ISINS_MAX      4096
+/* Scale of share amounts in the payload (the custodian's unit, as recon_runs' numeric(30, 6)). */
+#define ATTEST_SHARE_SCALE 6
+#define ATTEST_ISINS_MAX   4096
 /* The round master key's file in the attestation key directory. */
 #define ATTEST_MASTER_FILE "por-master.secret"
 /* Size of a message buffer for the verify functions. */

@@ -17,6 +17,7 @@
 #include "chain/chain.h"
 #include "custody/custody.h"
 #include "migrations/migrations.h"
+#include "reconcile/attest_int.h"
 #include "reconcile/reconcile.h"
 #include "tests/support/testsupport.h"
 
@@ -517,6 +518,35 @@ static void test_from_recon_runs(void **state)
   free(doc);
 }
 
+/*
+ * A fractional multiplier: the displayed supply is rounded up to the share unit (10^-6), as the
+ * reconciler's ceil6(m*N), so payload and recon_runs publish the same coverage.  3 tokens at
+ * 0.666666666666666667 (a 3-for-2 reverse split) = 2.000000000000000001 shares -> 2.000001.
+ */
+static void test_liabilities_rounding(void **state)
+{
+  (void)state;
+  struct attest_figures f = figures();
+  struct attest_liab l;
+  f.multiplier = amt("0.666666666666666667", 18);
+  f.agg = amt("2.000001", 6);
+  f.penr_in = amt("0", 0);
+  f.pend_out = amt("0", 0);
+  assert_int_equal(attest_liabilities(&f, (por_u128)3000000000000000000ULL, 18, &l), 0);
+  assert_string_equal(l.raw, "3");
+  assert_string_equal(l.displayed, "2.000001");
+  assert_string_equal(l.settled, "0");
+  assert_string_equal(l.contractual, "0");
+  f.agg = amt("2", 0);
+  assert_int_equal(attest_liabilities(&f, (por_u128)3000000000000000000ULL, 18, &l), 0);
+  assert_string_equal(l.settled, "-0.000001");
+  /* one base unit over an exact share count still rounds up to the next 10^-6 share */
+  f.multiplier = amt("1", 0);
+  assert_int_equal(attest_liabilities(&f, (por_u128)2000000000000000001ULL, 18, &l), 0);
+  assert_string_equal(l.raw, "2.000000000000000001");
+  assert_string_equal(l.displayed, "2.000001");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -527,6 +557,7 @@ int main(void)
       cmocka_unit_test(test_tamper_signature_and_previous),
       cmocka_unit_test(test_cli),
       cmocka_unit_test(test_from_recon_runs),
+      cmocka_unit_test(test_liabilities_rounding),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
