@@ -251,20 +251,6 @@ static int mk_dirs(const char *dir)
   return 0;
 }
 
-static void rm_tree(const char *dir)
-{
-  char cmd[ATTEST_PATH_MAX];
-  const char *sub[] = {"statements", "holders", "levels"};
-  /* our own three folders of plain files: unlink what we wrote, then the folders */
-  for (size_t i = 0; i < 3; i++) {
-    snprintf(cmd, sizeof cmd, "%s/%s", dir, sub[i]);
-    attest_rm_files(cmd);
-    rmdir(cmd);
-  }
-  attest_rm_files(dir);
-  rmdir(dir);
-}
-
 int attest_build_from(struct db_conn *c, const struct por_signer *s,
                       const uint8_t master[POR_KEY_LEN], const char *data_dir, unsigned height,
                       por_canon_fn canon, const struct attest_figures *figs, size_t n,
@@ -274,6 +260,10 @@ int attest_build_from(struct db_conn *c, const struct por_signer *s,
     return -ERR_INVALID_ARGUMENT;
   struct build b = {.c = c, .master = master, .height = height ? height : ATTEST_HEIGHT_DEFAULT};
   PGresult *r = NULL;
+  /* a folder an earlier crash left between commit and rename first */
+  int rc0 = attest_recover(c, data_dir, NULL);
+  if (rc0 != 0)
+    log_msg(LOGL_WARN, "attest", "recovering earlier folders: %s", err_text(rc0));
   enum db_qs qs = db_exec(c, &attest_q_last, NULL, &r);
   if (qs < 0)
     return qs_err(qs);
@@ -301,7 +291,7 @@ int attest_build_from(struct db_conn *c, const struct por_signer *s,
   size_t pl_len = 0, canon_len = 0, doc_len = 0;
   b.pl = open_memstream(&payload, &pl_len);
   if (b.pl == NULL) {
-    rm_tree(b.dir);
+    attest_rm_tree(b.dir);
     return -ERR_NOMEM;
   }
   char created[40];
@@ -331,6 +321,7 @@ int attest_build_from(struct db_conn *c, const struct por_signer *s,
   snprintf(path, sizeof path, "%s/attestation.json", b.dir);
   if (rc == 0)
     rc = attest_write_file(path, doc, doc_len);
+  bool inserting = rc == 0;
   if (rc == 0) {
     struct ins a = {id, now, canon_pl, doc, hash, prev[0] ? prev : NULL};
     rc = db_txn(c, "attest_insert", ins_fn, &a);
@@ -340,8 +331,10 @@ int attest_build_from(struct db_conn *c, const struct por_signer *s,
             (long long)id, b.dir, strerror(errno));
     rc = -ERR_IO;
   }
-  if (rc != 0 && rc != -ERR_IO)
-    rm_tree(b.dir);
+  /* after an insert that may have committed (an error on COMMIT's answer), or a failed rename,
+   * the folder stays: attest_recover() renames it if the row is there, removes it if not */
+  if (rc != 0 && rc != -ERR_IO && !inserting)
+    attest_rm_tree(b.dir);
   free(payload);
   free(canon_pl);
   free(doc);

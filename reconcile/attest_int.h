@@ -56,6 +56,9 @@ int attest_liabilities(const struct attest_figures *f, por_u128 sum, unsigned de
 /* Removes the plain files of folder @dir (not sub-folders). */
 void attest_rm_files(const char *dir);
 
+/* Removes an attestation folder @dir: its statements/, holders/, levels/ and plain files. */
+void attest_rm_tree(const char *dir);
+
 /* Makes @path and its missing parents (0700). 0 or -ERR_IO. */
 int attest_mkdirs(const char *path);
 

@@ -140,6 +140,20 @@ int attest_str(struct attest_span v, char *buf, size_t cap)
   return 0;
 }
 
+void attest_rm_tree(const char *dir)
+{
+  char sub[ATTEST_PATH_MAX];
+  const char *names[] = {"statements", "holders", "levels"};
+  /* our own three folders of plain files: unlink what we wrote, then the folders */
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
+    attest_rm_files(sub);
+    rmdir(sub);
+  }
+  attest_rm_files(dir);
+  rmdir(dir);
+}
+
 int attest_mkdirs(const char *path)
 {
   char tmp[ATTEST_PATH_MAX];

@@ -476,6 +476,17 @@ int attest_build_from(struct db_conn *c, const struct por_signer *s,
  */
 int attest_due(struct db_conn *c, bool *due);
 
+/**
+ * attest_recover() - settle the temporary folders under
+ * @data_dir/attestations that a crash left (attest_recover.c): one whose
+ * attestation.json is the stored document of its id becomes <id> (counted
+ * in *@renamed when not NULL); one of a stored id with another document,
+ * or whose <id> exists, is removed; one of an id not stored yet is left (a
+ * build may be running) unless older than a day.  attest_build_from()
+ * calls it first.  Returns 0, -ERR_IO or a database error.
+ */
+int attest_recover(struct db_conn *c, const char *data_dir, unsigned *renamed);
+
 /** attest_build() - attest_build_from() over attest_figures_latest(). */
 int attest_build(struct db_conn *c, const struct por_signer *s, const uint8_t master[POR_KEY_LEN],
                  const char *data_dir, unsigned height, por_canon_fn canon,

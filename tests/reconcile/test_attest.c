@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <sodium.h>
@@ -519,6 +520,46 @@ static void test_from_recon_runs(void **state)
 }
 
 /*
+ * A crash between the commit of attestation 3 and the rename of its folder, a loser of a race
+ * for id 3 and a build of 4 in progress: attest_recover() renames the folder whose
+ * attestation.json is the stored document, removes the loser and leaves the build alone.
+ */
+static void test_recover(void **state)
+{
+  (void)state;
+  char top[400], tmp[600], lose[600], prog[600], path[700];
+  struct stat st;
+  unsigned n = 9;
+  snprintf(top, sizeof top, "%s/attestations", dir);
+  snprintf(path, sizeof path, "%s/3", top);
+  snprintf(tmp, sizeof tmp, "%s/.tmp-3-0011223344556677", top);
+  snprintf(lose, sizeof lose, "%s/.tmp-3-8899aabbccddeeff", top);
+  snprintf(prog, sizeof prog, "%s/.tmp-4-0123456789abcdef", top);
+  assert_int_equal(rename(path, tmp), 0);
+  assert_int_equal(mkdir(lose, 0700), 0);
+  assert_int_equal(mkdir(prog, 0700), 0);
+  snprintf(path, sizeof path, "%s/attestation.json", lose);
+  write_all(path, "{}", 2);
+  snprintf(path, sizeof path, "%s/attestation.json", prog);
+  write_all(path, "{}", 2);
+  assert_int_equal(attest_recover(c, dir, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(stat(tmp, &st), -1);
+  assert_int_equal(stat(lose, &st), -1);
+  assert_int_equal(stat(prog, &st), 0);
+  paths(3);
+  size_t len;
+  snprintf(path, sizeof path, "%s/attestation.json", adir);
+  char *doc = read_all(path, &len), msg[ATTEST_MSG_MAX];
+  assert_int_equal(verify(doc, NULL, true, msg), 0);
+  free(doc);
+  assert_int_equal(attest_recover(c, dir, &n), 0);
+  assert_int_equal(n, 0);
+  attest_rm_tree(prog);
+  assert_int_equal(stat(prog, &st), -1);
+}
+
+/*
  * A fractional multiplier: the displayed supply is rounded up to the share unit (10^-6), as the
  * reconciler's ceil6(m*N), so payload and recon_runs publish the same coverage.  3 tokens at
  * 0.666666666666666667 (a 3-for-2 reverse split) = 2.000000000000000001 shares -> 2.000001.
@@ -557,6 +598,7 @@ int main(void)
       cmocka_unit_test(test_tamper_signature_and_previous),
       cmocka_unit_test(test_cli),
       cmocka_unit_test(test_from_recon_runs),
+      cmocka_unit_test(test_recover),
       cmocka_unit_test(test_liabilities_rounding),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
