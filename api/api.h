@@ -42,6 +42,8 @@ enum api_role {
 /* Every role: any valid key. */
 #define API_ROLES_ANY (API_ROLE_ISSUER_ADMIN | API_ROLE_AP | API_ROLE_AUDITOR)
 
+struct attest_result; /* reconcile/reconcile.h */
+
 /* What handlers share: set up by the service, read-only while serving. */
 struct api_ctx {
   struct db_pool *pool;
@@ -59,6 +61,13 @@ struct api_ctx {
   /* The service's data folder: attestations' files (holder exports for the
    * proofs) are under data_dir/attestations/<id>/; NULL: no proofs. */
   const char *data_dir;
+  /* POST /v1/admin/attestations: one reconciler pass, then the next
+   * attestation over the latest runs (services/backstock_attest.c), on
+   * @c outside a transaction; fills @out.  Returns 0, -ERR_POR_NOTHING (no
+   * reconciliation run at all) or another error.  NULL: that POST answers
+   * 503.  @attest_publish_cls is its first argument. */
+  int (*attest_publish)(void *cls, struct db_conn *c, struct attest_result *out);
+  void *attest_publish_cls;
 };
 
 struct api_request;
@@ -646,5 +655,9 @@ int api_attestations_get(struct api_request *req);
 int api_attestation_latest_get(struct api_request *req);
 int api_attestation_get(struct api_request *req);
 int api_attestation_proof_get(struct api_request *req);
+/* On demand (api_attest_post.c) and the auditor's evidence (api_attest_evidence.c). */
+int api_admin_attestations_post(struct api_request *req);
+int api_attestation_evidence_get(struct api_request *req);
+int api_attestation_evidence_file_get(struct api_request *req);
 
 #endif

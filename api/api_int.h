@@ -11,7 +11,7 @@
 #include "api/api.h"
 
 #define API_PARAMS_MAX    4
-#define API_PARAM_VAL_MAX 64 /* a path segment matched by {name}, with its NUL */
+#define API_PARAM_VAL_MAX 96 /* a path segment matched by {name}, with its NUL */
 
 /* Waiting for a database connection, at most (then 503). */
 #define API_DB_WAIT_MS 5000
@@ -48,6 +48,14 @@ struct api_request {
  */
 int api__reply(struct api_request *req, unsigned status, const char *body, size_t len,
                bool replayed);
+
+/**
+ * api__reply_response() - answer @status with the prepared response @r
+ * (taken: destroyed here) and the usual headers, its Content-Type
+ * @content_type (raw files: api_attest_evidence.c).
+ */
+int api__reply_response(struct api_request *req, unsigned status, struct MHD_Response *r,
+                        const char *content_type, bool replayed);
 
 /**
  * api__authenticate() - check the "Authorization: Bearer <key>" of @req

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "api/api_alerts_int.h"
 #include "api/api_corpact_int.h"
 #include "api/api_instruments_int.h"
 #include "api/api_orders_int.h"
@@ -41,6 +42,12 @@ static const struct api_route routes[] = {
     {"GET", "/v1/attestations/{id}", api_attestation_get, API_ROLE_PUBLIC},
     {"GET", "/v1/attestations/{id}/proofs/{isin}/{holder}", api_attestation_proof_get,
      API_ROLE_PUBLIC},
+    {"GET", "/v1/attestations/{id}/evidence", api_attestation_evidence_get, ADMIN_READ},
+    {"GET", "/v1/attestations/{id}/evidence/attestation.json", api_attestation_evidence_file_get,
+     ADMIN_READ},
+    {"GET", "/v1/attestations/{id}/evidence/{dir}/{name}", api_attestation_evidence_file_get,
+     ADMIN_READ},
+    {"POST", "/v1/admin/attestations", api_admin_attestations_post, API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/me", api_me_get, API_ROLES_ANY},
     {"POST", "/v1/admin/principals", api_admin_principals_post, API_ROLE_ISSUER_ADMIN},
     {"GET", "/v1/admin/principals", api_admin_principals_get, ADMIN_READ},
@@ -89,6 +96,8 @@ static const struct api_route routes[] = {
     {"GET", "/v1/recon/breaks", api_recon_breaks_get, ADMIN_READ},
     {"POST", "/v1/admin/recon/breaks/{id}/resolve", api_recon_break_resolve_post,
      API_ROLE_ISSUER_ADMIN},
+    {"GET", "/v1/admin/alerts", api_admin_alerts_get, ADMIN_READ},
+    {"POST", "/v1/admin/alerts/{id}/acknowledge", api_admin_alert_ack_post, API_ROLE_ISSUER_ADMIN},
 };
 
 const struct api_route *api_routes(size_t *n)
@@ -179,7 +188,18 @@ int api__reply(struct api_request *req, unsigned status, const char *body, size_
       MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
   if (r == NULL)
     return -ERR_NOMEM;
-  MHD_add_response_header(r, "Content-Type", "application/json");
+  return api__reply_response(req, status, r, "application/json", replayed);
+}
+
+int api__reply_response(struct api_request *req, unsigned status, struct MHD_Response *r,
+                        const char *content_type, bool replayed)
+{
+  if (req->replied) {
+    log_bug("api", "second reply (%u) to one request", status);
+    MHD_destroy_response(r);
+    return -ERR_INTERNAL;
+  }
+  MHD_add_response_header(r, "Content-Type", content_type);
   MHD_add_response_header(r, "X-Request-Id", req->id);
   MHD_add_response_header(r, "Cache-Control", "no-store");
   if (replayed)

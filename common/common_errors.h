@@ -123,7 +123,8 @@
   X(POR_SIGNATURE, 9005, 422, "attestation signature does not verify")                             \
   X(POR_KEY, 9006, 500, "attestation signing key unavailable")                                     \
   X(POR_CANONICAL, 9007, 400, "not canonical JSON")                                                \
-  X(POR_MISMATCH, 9008, 422, "recomputed figure differs from the attestation")
+  X(POR_MISMATCH, 9008, 422, "recomputed figure differs from the attestation")                     \
+  X(POR_NOTHING, 9009, 409, "no reconciliation run to attest")
 
 enum err_code {
 #define COMMON_ERR_ENUM(name, num, http, text) ERR_##name = num,

@@ -8,7 +8,9 @@
  *   mint    recorded in the transaction that moves the order to
  *           mint_submitted (after a reserves check), executed after the
  *           commit; then minted with its posting (chain -T, ap +T) and on
- *           (at_settlement: completed; at_fill: settling).  An order
+ *           (at_settlement: completed; at_fill: settling).  Refused by
+ *           the reserves check: requires_attention with the figures, and
+ *           a secure_mint alert (docs/alerts.md) in the same transaction.  An order
  *           found in mint_submitted or mint_failed (a crash, the backend
  *           down) executes the same key again: its first result.
  *   escrow  a redeem in awaiting_tokens: the transfer wallet ->
@@ -94,6 +96,13 @@ static const struct db_stmt q_tokens_done = {
     "engine_chain_tokens_done", "UPDATE orders SET tokens_done = $2::numeric WHERE id = $1::bigint",
     2};
 
+/* A refused mint's alert for operators (migrations/0019-alerts.sql): once per order. */
+static const struct db_stmt q_secure_mint_alert = {
+    "engine_chain_secure_mint_alert",
+    "INSERT INTO alerts (kind, ref, isin, instrument, detail) VALUES ('secure_mint', $1, $2,"
+    " $3::bigint, $4) ON CONFLICT (kind, ref) DO NOTHING",
+    4};
+
 /* What a job asks of its transaction body. */
 enum chain_what {
   CW_MINT_RECORD,
@@ -117,6 +126,8 @@ struct chain_job {
   const char *why;         /* CW_ATTENTION */
   char key[CHAIN_KEY_MAX]; /* the intent to execute after the commit ("" none) */
   char reason[256];        /* a refusal that needs attention, found in the body */
+  bool secure_mint;        /* reason is the reserves check's: raise its alert */
+  bool alerted;            /* the alert was raised now (logged after the commit) */
   struct engine_stats st;
   bool moved;
   int rc;
@@ -221,8 +232,10 @@ static int mint_record(struct chain_job *j, struct order *o)
     snprintf(j->reason, sizeof j->reason, "the fills buy less than one token unit");
     return 0;
   }
-  if ((rc = reserves_in(c, o, t, j->reason, sizeof j->reason)) != 0)
+  if ((rc = reserves_in(c, o, t, j->reason, sizeof j->reason)) != 0) {
+    j->secure_mint = rc > 0;
     return rc < 0 ? rc : 0;
+  }
   engine__intent_key(o->id, "mint", key);
   struct chain_intent_req req = {
       .key = key, .op = CHAIN_OP_MINT, .token = o->token_symbol, .to = o->wallet, .amount = t};
@@ -432,13 +445,27 @@ static int intent_failed(struct chain_job *j, struct order *o)
   return 0;
 }
 
+/* The secure-mint alert of @o, refused for j->reason (in the move's transaction). */
+static int secure_mint_alert(struct chain_job *j, const struct order *o)
+{
+  char ids[ISS_I64_TXT], ins[ISS_I64_TXT];
+  snprintf(ids, sizeof ids, "%lld", (long long)o->id);
+  snprintf(ins, sizeof ins, "%lld", (long long)o->instrument);
+  const char *p[] = {ids, o->isin, ins, j->reason};
+  enum db_qs qs = db_exec(j->e->c, &q_secure_mint_alert, p, NULL);
+  if (qs < 0)
+    return issuance__qs_err(qs);
+  j->alerted = qs > 0;
+  return 0;
+}
+
 static enum db_qs chain_body(struct db_conn *c, void *cls)
 {
   struct chain_job *j = cls;
   struct order o;
   int rc;
   j->key[0] = j->reason[0] = '\0';
-  j->moved = false;
+  j->moved = j->secure_mint = j->alerted = false;
   memset(&j->st, 0, sizeof j->st);
   if ((rc = order_get(c, j->id, true, &o)) != 0) {
     j->rc = rc;
@@ -491,6 +518,8 @@ static enum db_qs chain_body(struct db_conn *c, void *cls)
     if ((rc = engine__attention_in(c, &o, j->reason, NULL)) == 0) {
       j->moved = true;
       ENGINE_COUNT(&j->st, attention);
+      if (j->secure_mint)
+        rc = secure_mint_alert(j, &o);
     }
   }
   j->rc = rc;
@@ -511,6 +540,9 @@ static int run(struct chain_job *j, struct engine_stats *st)
     return 0;
   }
   engine__stats_add(st, &j->st);
+  if (j->alerted)
+    log_msg(LOGL_ERROR, ENGINE_COMP, "ALERT secure_mint order %lld: %s", (long long)j->id,
+            j->reason);
   return j->moved ? 1 : 0;
 }
 

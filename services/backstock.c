@@ -475,6 +475,8 @@ static int serve(struct service *svc)
     goto out;
   ctx.attestation_key_dir = key_dir;
   ctx.data_dir = svc->cfg.data_dir;
+  ctx.attest_publish = backstock_attest_on_demand;
+  ctx.attest_publish_cls = &svc->cfg;
   if ((rc = db_txn(svc->conn, "insert_run", insert_run, &run)) != 0)
     goto out;
   if ((rc = db_pool_create(svc->conninfo, svc->cfg.db_pool_size, svc->cfg.db_max_retries, &pool)) !=

@@ -1,7 +1,8 @@
 /*
  * "backstock attest keys | rotate" and the key directory of the service's
  * configuration (services/backstock_attest.h): thin wrappers over the key
- * store of reconcile/por_sign_keys.c.
+ * store of reconcile/por_sign_keys.c; and the API's attestation on demand
+ * (a reconciler pass, then backstock_attest_build()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,8 +11,10 @@
 
 #include <sodium.h>
 
+#include "db/db.h"
 #include "reconcile/reconcile.h"
 #include "services/backstock_attest.h"
+#include "services/backstock_audit.h"
 
 void backstock_attest_dir(const struct cfg *cfg, char *out, size_t size)
 {
@@ -90,4 +93,43 @@ int backstock_attest_command(const struct cfg *cfg, int argc, char **argv, int i
   }
   fputs("usage: backstock attest keys | attest rotate\n", stderr);
   return -ERR_INVALID_ARGUMENT;
+}
+
+static bool retry_worth(int rc)
+{
+  return rc == -ERR_DB_CONFLICT || rc == -ERR_DB_HARD || rc == -ERR_DB_COMMIT_UNKNOWN;
+}
+
+int backstock_attest_on_demand(void *cls, struct db_conn *c, struct attest_result *out)
+{
+  const struct cfg *cfg = cls;
+  struct recon_stats st;
+  int rc = 0;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    memset(&st, 0, sizeof st);
+    if ((rc = db_ensure(c)) == 0)
+      rc = recon_step(c, (int64_t)cfg->recon_tolerance_tokens, &st);
+    if (!retry_worth(rc))
+      break;
+    log_msg(LOGL_INFO, "attest", "on demand: reconciler pass: %s; again", err_text(rc));
+  }
+  if (rc != 0)
+    return rc;
+  struct attest_figures *f = NULL;
+  size_t n = 0;
+  if ((rc = attest_figures_latest(c, &f, &n)) != 0)
+    return rc;
+  free(f);
+  if (n == 0)
+    return -ERR_POR_NOTHING;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    rc = backstock_attest_build(cfg, c, out);
+    if (!retry_worth(rc))
+      break;
+    log_msg(LOGL_INFO, "attest", "on demand: build: %s; again", err_text(rc));
+  }
+  if (rc == 0)
+    log_msg(LOGL_INFO, "attest", "on demand: %u run(s); attestation %lld over %zu ISIN(s), hash %s",
+            st.runs, (long long)out->id, out->n_isins, out->hash);
+  return rc;
 }

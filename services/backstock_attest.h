@@ -38,4 +38,21 @@ int backstock_attest_ensure(const struct cfg *cfg, char *dir, size_t size);
  */
 int backstock_attest_command(const struct cfg *cfg, int argc, char **argv, int i);
 
+struct db_conn;
+struct attest_result;
+
+/**
+ * backstock_attest_on_demand() - the API's attestation on demand
+ * (struct api_ctx's attest_publish; POST /v1/admin/attestations): one
+ * reconciler pass (recon_step(), tolerance 0 as serve's reconciler), then
+ * the next attestation over the latest run of each ISIN
+ * (backstock_attest_build()).  @cls: the service's const struct cfg.
+ * @c: outside a transaction.  A pass or a build that loses a race with
+ * serve's reconciler thread (a database conflict) is tried again, at most
+ * three times in all.
+ * Returns 0, -ERR_POR_NOTHING (no reconciliation run at all), or the
+ * error of the pass, the key store or attest_build().
+ */
+int backstock_attest_on_demand(void *cls, struct db_conn *c, struct attest_result *out);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * backstock_audit.c: "attest publish" and the auditor's offline commands
- * "audit verify" and "audit inclusion" (services/backstock_audit.h,
+ * "audit verify" (also "--dir DIR", the folder of "attestations fetch")
+ * and "audit inclusion" (services/backstock_audit.h,
  * docs/attestation.md).  The checks themselves are reconcile's
  * attest_verify_files() and attest_verify_inclusion(); this file reads the
  * files, the keys document and prints the outcome.
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -16,7 +18,8 @@
 #include "services/backstock_attest.h"
 #include "services/backstock_audit.h"
 
-#define FILE_MAX (64u << 20)
+#define FILE_MAX     (64u << 20)
+#define DIR_PATH_MAX 4096
 
 bool backstock_audit_handles(int argc, char **argv, int i)
 {
@@ -28,6 +31,7 @@ static void usage(FILE *f)
 {
   fputs("usage: backstock audit verify --attestation FILE --statements DIR --holders DIR\n"
         "                              [--keys FILE] [--previous FILE]\n"
+        "       backstock audit verify --dir DIR   (a folder of backstock attestations fetch)\n"
         "       backstock audit inclusion --attestation FILE --proof FILE\n",
         f);
 }
@@ -132,6 +136,26 @@ static int verify_cmd(const char *att, const char *stmts, const char *holders, c
   return rc == 0 ? 0 : rc == -ERR_INVALID_ARGUMENT ? 2 : 1;
 }
 
+/*
+ * "verify --dir DIR": the folder "attestations fetch" writes: DIR/attestation.json,
+ * DIR/statements, DIR/holders, DIR/backstock-keys.json and DIR/previous.json when it exists.
+ */
+static int verify_dir(const char *dir)
+{
+  char att[DIR_PATH_MAX], stmts[DIR_PATH_MAX], holders[DIR_PATH_MAX], keys[DIR_PATH_MAX],
+      prev[DIR_PATH_MAX];
+  if (strlen(dir) + 32 > DIR_PATH_MAX) {
+    fputs("audit verify: --dir: the path is too long\n", stderr);
+    return 2;
+  }
+  snprintf(att, sizeof att, "%s/attestation.json", dir);
+  snprintf(stmts, sizeof stmts, "%s/statements", dir);
+  snprintf(holders, sizeof holders, "%s/holders", dir);
+  snprintf(keys, sizeof keys, "%s/backstock-keys.json", dir);
+  snprintf(prev, sizeof prev, "%s/previous.json", dir);
+  return verify_cmd(att, stmts, holders, keys, access(prev, F_OK) == 0 ? prev : NULL);
+}
+
 static int inclusion_cmd(const char *att, const char *proof)
 {
   size_t len = 0, pl = 0;
@@ -155,6 +179,7 @@ static int inclusion_cmd(const char *att, const char *proof)
 int backstock_audit_main(int argc, char **argv, int i)
 {
   const char *att = NULL, *stmts = NULL, *holders = NULL, *keys = NULL, *prev = NULL, *proof = NULL;
+  const char *dir = NULL;
   const char *what = argv[i];
   for (int k = i + 1; k < argc; k++) {
     const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
@@ -164,6 +189,7 @@ int backstock_audit_main(int argc, char **argv, int i)
                        : strcmp(a, "--keys") == 0       ? &keys
                        : strcmp(a, "--previous") == 0   ? &prev
                        : strcmp(a, "--proof") == 0      ? &proof
+                       : strcmp(a, "--dir") == 0        ? &dir
                                                         : NULL;
     if (strcmp(a, "--help") == 0) {
       usage(stdout);
@@ -178,6 +204,14 @@ int backstock_audit_main(int argc, char **argv, int i)
   }
   if (sodium_init() < 0)
     return 1;
+  if (dir != NULL && strcmp(what, "verify") == 0) {
+    if (att != NULL || stmts != NULL || holders != NULL || keys != NULL || prev != NULL) {
+      fputs("audit verify: --dir names every file; give it alone\n", stderr);
+      usage(stderr);
+      return 2;
+    }
+    return verify_dir(dir);
+  }
   if (strcmp(what, "verify") == 0)
     return verify_cmd(att, stmts, holders, keys, prev);
   if (att == NULL || proof == NULL) {

@@ -4,6 +4,7 @@
  *   backstock attest publish            build, sign and store one now
  *   backstock audit verify --attestation FILE --statements DIR --holders DIR
  *                          [--keys FILE] [--previous FILE]
+ *   backstock audit verify --dir DIR    (what "attestations fetch" wrote)
  *   backstock audit inclusion --attestation FILE --proof FILE
  * The two audit commands are offline (no configuration, no database) and are
  * dispatched before the API client's "audit books|log|..." group.

@@ -37,9 +37,9 @@ struct run {
 };
 
 /* Top-level words that belong to the client ("admin" except "admin bootstrap"). */
-static const char *const client_words[] = {"help",    "mint",        "redeem",       "orders",
-                                           "wallets", "balances",    "signing-keys", "audit",
-                                           "me",      "instruments", "pauses"};
+static const char *const client_words[] = {
+    "help",  "mint", "redeem",      "orders", "wallets", "balances",    "signing-keys",
+    "audit", "me",   "instruments", "pauses", "alerts",  "attestations"};
 
 bool client_handles(int argc, char **argv, int i)
 {
@@ -612,6 +612,17 @@ static int run_remote(struct run *r)
   memset(&conn, 0, sizeof conn);
   if ((rc = setup_conn(r, &conn)) != 0)
     goto out;
+  if (r->cmd->flags & CLIENT_CMD_FETCH) {
+    const char *which = NULL, *dir = NULL;
+    for (size_t k = 0; opt_at(r->cmd, k) != NULL; k++) {
+      if (r->cmd->opts[k].name == NULL)
+        which = r->vals[k]; /* ID or latest */
+      else if (strcmp(r->cmd->opts[k].name, "--out") == 0)
+        dir = r->vals[k];
+    }
+    rc = client_fetch_attestation(&conn, which, dir);
+    goto out;
+  }
   if (build_path(r, path, sizeof path) != 0 || build_query(r, query, sizeof query) != 0) {
     rc = usage_error(r->cmd, ERR_TOO_LONG, "the request's URL is too long");
     goto out;

@@ -87,6 +87,7 @@ struct client_opt {
 #define CLIENT_CMD_LIST    0x4u  /* answers a page: --limit and --cursor */
 #define CLIENT_CMD_OKFIELD 0x8u  /* a reply {"ok": false, ...} exits 1 (books check) */
 #define CLIENT_CMD_WAIT    0x10u /* polls the order until a state (orders wait) */
+#define CLIENT_CMD_FETCH   0x20u /* attestations fetch: several requests into a folder */
 
 struct client_cmd;
 
@@ -283,5 +284,20 @@ int client_sign_generate(const char *path, char pub[45]);
  */
 int client_wait_order(const struct client_conn *conn, const char *path, const char *want,
                       long total_ms, bool table);
+
+/* ------------------------------------------------------------------ */
+/* Fetching an attestation (backstock_client_fetch.c)                  */
+/* ------------------------------------------------------------------ */
+
+/**
+ * client_fetch_attestation() - "attestations fetch [ID|latest] --out
+ * DIR": attestation @which (an id, "latest" or NULL for latest) into
+ * @dir/attestation.json, the public keys into @dir/backstock-keys.json,
+ * attestation id-1 into @dir/previous.json (removed when id is 1), and
+ * every file of its evidence manifest into @dir/<path>, each checked
+ * against the manifest's SHA-256 and size (docs/attestation.md).  Prints
+ * one line on stdout.  Returns the exit status.
+ */
+int client_fetch_attestation(const struct client_conn *conn, const char *which, const char *dir);
 
 #endif

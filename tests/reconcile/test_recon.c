@@ -6,7 +6,8 @@
  * A clean day, then the planted faults of issue 6: a settlement that never
  * arrives, a statement one share short, a missing page, a corporate action
  * applied by the custodian only, an over-mint; plus an unknown ISIN, the
- * resumable pass and the admin's resolution of a break.  Exact figures.
+ * resumable pass, the admin's resolution of a break and the operators'
+ * alerts breaks raise.  Exact figures.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -508,6 +509,63 @@ static void test_security_master_and_short(void **state)
                                   " s.stmt_id = 'X2' AND r.isin = '" ISIN "'");
 }
 
+/*
+ * Alerts (migrations/0019-alerts.sql): a timing break raises none; a
+ * break of another class raises one recon_break alert in the run's
+ * transaction, and one only however many runs find it again.
+ */
+static void test_break_alerts(void **state)
+{
+  (void)state;
+  day1_base();
+  /* an at_fill mint: 10 tokens minted on day 1, its shares due on day 2 */
+  long long m = order("mint", 10, "settling");
+  sql("UPDATE orders SET mint_policy = 'at_fill' WHERE id = %lld", m);
+  long long f = fill(m, "E5", "buy", 10, 1, 2, 0);
+  char key[64];
+  snprintf(key, sizeof key, "order-%lld-mint", m);
+  chain_op(true, key, 10, 1);
+  event(m, 1, "minted", 1, 20);
+  statement1("A1", 1, 100);
+  step(1, 0, 1, 1);
+  expect("timing -10.000000 open", "SELECT concat_ws(' ', class, amount, status) FROM"
+                                   " recon_breaks");
+  expect("0", "SELECT count(*) FROM alerts");
+
+  /* day 2: the shares are not in the statement: a pending settlement, one alert */
+  statement1("A2", 2, 100);
+  step(1, 0, 1, 1);
+  snprintf(key, sizeof key, "si:%lld", f);
+  long long b = sql_int("SELECT id FROM recon_breaks WHERE key = '%s'", key);
+  expect("pending_settlement open",
+         "SELECT concat_ws(' ', class, status) FROM recon_breaks"
+         " WHERE id = %lld",
+         b);
+  expect("1", "SELECT count(*) FROM alerts");
+  char want[512];
+  snprintf(want, sizeof want,
+           "recon_break|%lld|" ISIN "|AAPL|pending_settlement break si:%lld on " ISIN
+           ": buy of 10.000000 (order %lld, exec E5) due 2026-03-02, not settled at 2026-03-02|t",
+           b, f, m);
+  expect(want,
+         "SELECT concat_ws('|', a.kind, a.ref, a.isin, i.symbol, a.detail,"
+         " a.xmin::text = r.xmin::text) FROM alerts a JOIN instruments i ON i.id = a.instrument"
+         " JOIN recon_runs r ON r.id = (SELECT run FROM recon_breaks WHERE id = %lld)",
+         b);
+
+  /* day 3: the same break, now a failed settlement: no second alert */
+  statement1("A3", 3, 100);
+  step(1, 0, 1, 1);
+  expect("failed_settlement open",
+         "SELECT concat_ws(' ', class, status) FROM recon_breaks"
+         " WHERE id = %lld",
+         b);
+  expect("1", "SELECT count(*) FROM alerts");
+  expect("aged_out", "SELECT status FROM recon_breaks WHERE class = 'timing'");
+  step(0, 0, 0, 1);
+  expect("1", "SELECT count(*) FROM alerts");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -518,6 +576,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_corporate_action, setup, teardown),
       cmocka_unit_test_setup_teardown(test_over_mint, setup, teardown),
       cmocka_unit_test_setup_teardown(test_security_master_and_short, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_break_alerts, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
