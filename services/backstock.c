@@ -106,7 +106,8 @@ static void usage(FILE *out)
         "  recon run | runs | breaks [--isin X] [--status S] [--class C]"
         " | resolve ID explained|resolved NOTE\n"
         "API client commands (mint, redeem, orders, wallets, signing-keys, admin fund|payout|...,\n"
-        "audit books|log|...): backstock help; each takes --help (docs/cli.md).\n"
+        "audit books|log|recon ..., alerts list|ack, attestations list|latest|show|fetch):\n"
+        "backstock help; each takes --help (docs/cli.md).\n"
         "Configuration keys and their BACKSTOCK_* variables: see README.md.\n",
         out);
 }
