@@ -4,15 +4,30 @@
  * key, the streaming build and proof extraction, and an in-memory build
  * of the same tree for tests.
  *
- * Streaming invariants: pend[l] holds the last complete node of height l
- * still waiting for its right sibling (at most one per level, so memory is
- * O(H) whatever the number of leaves).  Complete nodes (their subtree holds
- * only real leaves) are appended to the levels file in creation order;
- * node (l, j) closes with leaf k = (j+1)*2^l - 1, so its record number is
- * sum over m of floor(k / 2^m), plus l (the nodes the same push made
- * before it).  At finish, the nodes that mix real leaves and padding (one
- * per level at most) stay in memory (edge[]); siblings further right are
- * pads, recomputed from the key.
+ * Salts are the ChaCha20 keystream of the round key (libsodium's
+ * crypto_stream_chacha20: 64-bit block counter, 8-byte nonce): salt i of a
+ * kind is keystream bytes [32i, 32i + 32) under the nonce "bspor_u_"
+ * (holders) or "bspor_p_" (pads).  The build draws SALT_BATCH holder salts
+ * per keystream call.
+ *
+ * Streaming: a push hashes the leaf into the current batch (bh/bs, BATCH
+ * leaves); a full batch makes its nodes of heights 1..BATCH_LEVELS level
+ * by level and merges its top node.  Invariants of the merged part: after
+ * m leaves merged, bit l of m says a complete node of height l waits for
+ * its right sibling; its hash and sum already sit in the left half of
+ * msg[l + 1] (the preimage of its parent) and its sum in lsum[l], so
+ * memory is O(H + BATCH) whatever the number of leaves.  At finish the
+ * leaves of an unfinished batch are merged one by one.  Overflow: every
+ * sum is at most the total of the balances, checked at each push.
+ *
+ * Levels file: complete nodes (their subtree holds only real leaves) of
+ * height 0 and 3..H are appended in creation order; heights 1 and 2 are
+ * not stored (recomputed from their 2 or 4 leaves, adjacent in the file).
+ * Node (l, j) closes with leaf k = (j+1)*2^l - 1; with S(k) = sum over m
+ * >= 3 of floor(k / 2^m), leaf k is record k + S(k) and node (l >= 3, j)
+ * is record k + S(k) + 1 + (l - 3).  At finish, the nodes that mix real
+ * leaves and padding (one per level at most) stay in memory (edge[]);
+ * siblings further right are pads, recomputed from the key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +37,28 @@
 
 #include "reconcile/reconcile.h"
 
-#define REC_LEN (POR_HASH_LEN + 16)
+#define REC_LEN   (POR_HASH_LEN + 16)
+#define LEAF_LEN  (1 + POR_ROUND_ID_LEN + POR_SALT_LEN + POR_HASH_LEN + 16)
+#define INNER_LEN (1 + 16 + 16 + 2 * POR_HASH_LEN)
+#define PAD_LEN   (1 + POR_ROUND_ID_LEN + 8 + POR_SALT_LEN)
 /* Records gathered before one fwrite (stdio per 48-byte record costs more than the I/O). */
-#define WBUF_RECS 1024
+#define WBUF_RECS 4096
+/* Heights 1..STORED_FROM-1 are not stored (recomputed from at most GROUP adjacent leaves). */
+#define STORED_FROM 3
+#define GROUP       (1u << (STORED_FROM - 1))
+/*
+ * Leaves hashed per batch: the nodes of heights 1..BATCH_LEVELS over them are made in plain
+ * loops, level by level, once the batch is full (per-leaf merging takes about one branch
+ * mispredicted per leaf: the SHA-256 code between two pushes wipes the branch history).
+ */
+#define BATCH_LEVELS 6
+#define BATCH        (1u << BATCH_LEVELS)
+/* Holder salts drawn per keystream call (4 KiB of ChaCha20: the vector code's stride). */
+#define SALT_BATCH 128
+
+static const uint8_t nonce_holder[8] = {'b', 's', 'p', 'o', 'r', '_', 'u', '_'};
+static const uint8_t nonce_pad[8] = {'b', 's', 'p', 'o', 'r', '_', 'p', '_'};
+static const uint8_t zeros[SALT_BATCH * POR_SALT_LEN];
 
 struct por_tree {
   unsigned height;
@@ -33,37 +67,55 @@ struct por_tree {
   FILE *levels;
   uint8_t round_id[POR_ROUND_ID_LEN];
   uint8_t key[POR_KEY_LEN];
-  uint64_t pend_mask; /* bit l: pend[l] holds a node */
-  struct por_node pend[POR_HEIGHT_MAX + 1];
+  uint8_t leaf[LEAF_LEN];                     /* 0x00 | round_id | salt | H(id) | balance */
+  uint8_t msg[POR_HEIGHT_MAX + 1][INNER_LEN]; /* msg[l]: the next node of height l's preimage */
+  por_u128 lsum[POR_HEIGHT_MAX + 1];          /* sum of the node waiting at height l */
+  por_u128 total;                             /* of every balance pushed */
+  /* The current batch: its nodes of height l at [boff(l), boff(l) + (BATCH >> l)). */
+  uint8_t bh[2 * BATCH][POR_HASH_LEN];
+  por_u128 bs[2 * BATCH];
   bool has_edge[POR_HEIGHT_MAX + 1];
   struct por_node edge[POR_HEIGHT_MAX + 1];
   struct por_node root;
-  size_t wn; /* records in wbuf */
+  uint8_t salts[SALT_BATCH * POR_SALT_LEN]; /* holder salts n & ~(SALT_BATCH-1) onwards */
+  size_t wn;                                /* records in wbuf */
   uint8_t wbuf[WBUF_RECS * REC_LEN];
 };
 
+/* Big-endian u64 store and load (one byte swap on a little-endian host). */
+static void put_u64be(uint8_t *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  v = __builtin_bswap64(v);
+  memcpy(p, &v, 8);
+#else
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+#endif
+}
+
+static uint64_t get_u64be(const uint8_t *p)
+{
+  uint64_t v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(&v, p, 8);
+  v = __builtin_bswap64(v);
+#else
+  v = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+      (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
+#endif
+  return v;
+}
+
 static void put_u128be(uint8_t *p, por_u128 v)
 {
-  for (int i = 15; i >= 0; i--) {
-    p[i] = (uint8_t)v;
-    v >>= 8;
-  }
+  put_u64be(p, (uint64_t)(v >> 64));
+  put_u64be(p + 8, (uint64_t)v);
 }
 
 static por_u128 get_u128be(const uint8_t *p)
 {
-  por_u128 v = 0;
-  for (int i = 0; i < 16; i++)
-    v = (v << 8) | p[i];
-  return v;
-}
-
-static void put_u64be(uint8_t *p, uint64_t v)
-{
-  for (int i = 7; i >= 0; i--) {
-    p[i] = (uint8_t)v;
-    v >>= 8;
-  }
+  return (por_u128)get_u64be(p) << 64 | get_u64be(p + 8);
 }
 
 int por_round_id(const char *isin, const char *as_of, uint8_t out[POR_ROUND_ID_LEN])
@@ -93,16 +145,26 @@ void por_round_key(const uint8_t master[POR_KEY_LEN], const uint8_t round_id[POR
   crypto_generichash(out, POR_KEY_LEN, msg, sizeof msg, master, POR_KEY_LEN);
 }
 
+/* Salt @i under @nonce: keystream bytes [32i, 32i + 32), i.e. half (i & 1) of block i >> 1. */
+static void salt_at(const uint8_t key[POR_KEY_LEN], const uint8_t nonce[8], uint64_t i,
+                    uint8_t out[POR_SALT_LEN])
+{
+  uint8_t blk[2 * POR_SALT_LEN];
+  crypto_stream_chacha20_xor_ic(blk, zeros, sizeof blk, nonce, i >> 1, key);
+  memcpy(out, blk + (i & 1) * POR_SALT_LEN, POR_SALT_LEN);
+  sodium_memzero(blk, sizeof blk);
+}
+
 void por_salt_holder(const uint8_t key[POR_KEY_LEN], uint64_t index, uint8_t out[POR_SALT_LEN])
 {
-  crypto_kdf_derive_from_key(out, POR_SALT_LEN, index, "bspor_u_", key);
+  salt_at(key, nonce_holder, index, out);
 }
 
 void por_leaf_hash(const uint8_t round_id[POR_ROUND_ID_LEN], const uint8_t salt[POR_SALT_LEN],
                    const uint8_t holder_hash[POR_HASH_LEN], por_u128 balance,
                    uint8_t out[POR_HASH_LEN])
 {
-  uint8_t m[1 + POR_ROUND_ID_LEN + POR_SALT_LEN + POR_HASH_LEN + 16];
+  uint8_t m[LEAF_LEN];
   m[0] = 0x00;
   memcpy(m + 1, round_id, POR_ROUND_ID_LEN);
   memcpy(m + 1 + POR_ROUND_ID_LEN, salt, POR_SALT_LEN);
@@ -114,11 +176,11 @@ void por_leaf_hash(const uint8_t round_id[POR_ROUND_ID_LEN], const uint8_t salt[
 void por_pad(const uint8_t round_id[POR_ROUND_ID_LEN], const uint8_t key[POR_KEY_LEN],
              uint64_t heap, struct por_node *out)
 {
-  uint8_t m[1 + POR_ROUND_ID_LEN + 8 + POR_SALT_LEN];
+  uint8_t m[PAD_LEN];
   m[0] = 0x02;
   memcpy(m + 1, round_id, POR_ROUND_ID_LEN);
   put_u64be(m + 1 + POR_ROUND_ID_LEN, heap);
-  crypto_kdf_derive_from_key(m + 1 + POR_ROUND_ID_LEN + 8, POR_SALT_LEN, heap, "bspor_p_", key);
+  salt_at(key, nonce_pad, heap, m + 1 + POR_ROUND_ID_LEN + 8);
   crypto_hash_sha256(out->hash, m, sizeof m);
   out->sum = 0;
   sodium_memzero(m + 1 + POR_ROUND_ID_LEN + 8, POR_SALT_LEN);
@@ -129,7 +191,7 @@ int por_inner(const struct por_node *l, const struct por_node *r, struct por_nod
   por_u128 sum = l->sum + r->sum;
   if (sum < l->sum)
     return -ERR_POR_OVERFLOW;
-  uint8_t m[1 + 16 + 16 + 2 * POR_HASH_LEN];
+  uint8_t m[INNER_LEN];
   m[0] = 0x01;
   put_u128be(m + 1, l->sum);
   put_u128be(m + 17, r->sum);
@@ -160,6 +222,10 @@ int por_tree_new(unsigned height, const uint8_t round_id[POR_ROUND_ID_LEN],
   t->levels = levels;
   memcpy(t->round_id, round_id, POR_ROUND_ID_LEN);
   memcpy(t->key, key, POR_KEY_LEN);
+  t->leaf[0] = 0x00;
+  memcpy(t->leaf + 1, round_id, POR_ROUND_ID_LEN);
+  for (unsigned l = 1; l <= height; l++)
+    t->msg[l][0] = 0x01;
   *out = t;
   return 0;
 }
@@ -185,15 +251,146 @@ static int wflush(struct por_tree *t)
   return 0;
 }
 
-static int emit(struct por_tree *t, const struct por_node *nd)
+/*
+ * A digest copy in 4-byte pieces: libsodium stores a digest 4 bytes at a time, and a wider load
+ * right after those stores cannot be forwarded from them (a stall of some 15 cycles per node).
+ */
+static void copy_digest(uint8_t *dst, const uint8_t *src)
+{
+  for (int i = 0; i < POR_HASH_LEN; i += 4) {
+    uint32_t w;
+    memcpy(&w, src + i, 4);
+    memcpy(dst + i, &w, 4);
+  }
+}
+
+static int emit(struct por_tree *t, const uint8_t hash[POR_HASH_LEN], por_u128 sum)
 {
   if (t->levels == NULL)
     return 0;
   if (t->wn == WBUF_RECS && wflush(t) != 0)
     return -ERR_IO;
   uint8_t *rec = t->wbuf + t->wn++ * REC_LEN;
-  memcpy(rec, nd->hash, POR_HASH_LEN);
-  put_u128be(rec + POR_HASH_LEN, nd->sum);
+  copy_digest(rec, hash);
+  put_u128be(rec + POR_HASH_LEN, sum);
+  return 0;
+}
+
+/*
+ * Where the node of height @l whose position has low bit @right goes: its half of its parent's
+ * preimage (hash at 33 or 65, sum at 1 or 17), or the root at the top.
+ */
+static uint8_t *slot(struct por_tree *t, unsigned l, unsigned right)
+{
+  return l < t->height ? t->msg[l + 1] + 33 + right * POR_HASH_LEN : t->root.hash;
+}
+
+static void put_sum(struct por_tree *t, unsigned l, unsigned right, por_u128 sum)
+{
+  if (l < t->height)
+    put_u128be(t->msg[l + 1] + 1 + right * 16, sum);
+  else
+    t->root.sum = sum;
+}
+
+/* Index in bh/bs of the batch's first node of height @l. */
+static unsigned boff(unsigned l)
+{
+  return 2 * BATCH - (2 * BATCH >> l);
+}
+
+/*
+ * Puts the complete node (@hash, @sum) of height @l at position @pos into the streaming state and
+ * makes the parents it closes (the stored ones appended to the levels file).  The node itself
+ * is not written to the file here.
+ */
+static int merge(struct por_tree *t, unsigned l, uint64_t pos, const uint8_t hash[POR_HASH_LEN],
+                 por_u128 sum)
+{
+  unsigned right = (unsigned)(pos & 1);
+  uint8_t *h = slot(t, l, right);
+  copy_digest(h, hash);
+  put_sum(t, l, right, sum);
+  por_u128 s = sum;
+  /* A right child at height l: its parent at height l + 1 closes. */
+  for (; right != 0; l++) {
+    por_u128 up = t->lsum[l] + s;
+    if (up < s)
+      return -ERR_POR_OVERFLOW;
+    pos >>= 1;
+    right = (unsigned)(pos & 1);
+    h = slot(t, l + 1, right);
+    crypto_hash_sha256(h, t->msg[l + 1], INNER_LEN);
+    s = up;
+    put_sum(t, l + 1, right, s);
+    if (l + 1 >= STORED_FROM) {
+      int rc = emit(t, h, s);
+      if (rc != 0)
+        return rc;
+    }
+  }
+  t->lsum[l] = s; /* a left child (or the root) now waits at height l */
+  return 0;
+}
+
+/*
+ * A full batch (the last BATCH leaves, t->n a multiple of BATCH, height >= BATCH_LEVELS): its
+ * nodes level by level, its stored nodes to the file in creation order, its top node merged.
+ */
+static int flush_batch(struct por_tree *t)
+{
+  uint8_t m[INNER_LEN];
+  m[0] = 0x01;
+  for (unsigned l = 1; l <= BATCH_LEVELS; l++) {
+    unsigned lo = boff(l - 1), up = boff(l);
+    for (unsigned j = 0; j < BATCH >> l; j++) {
+      por_u128 a = t->bs[lo + 2 * j], b = t->bs[lo + 2 * j + 1];
+      put_u128be(m + 1, a);
+      put_u128be(m + 17, b);
+      copy_digest(m + 33, t->bh[lo + 2 * j]);
+      copy_digest(m + 33 + POR_HASH_LEN, t->bh[lo + 2 * j + 1]);
+      crypto_hash_sha256(t->bh[up + j], m, INNER_LEN);
+      t->bs[up + j] = a + b; /* no overflow: t->total bounds every sum */
+    }
+  }
+  int rc = 0;
+  for (unsigned k = 0; rc == 0 && t->levels != NULL && k < BATCH; k++) {
+    rc = emit(t, t->bh[k], t->bs[k]);
+    /* The nodes leaf k closes: heights l with 2^l dividing k + 1. */
+    for (unsigned l = STORED_FROM; rc == 0 && l <= BATCH_LEVELS && (k + 1) % (1u << l) == 0; l++)
+      rc = emit(t, t->bh[boff(l) + (k >> l)], t->bs[boff(l) + (k >> l)]);
+  }
+  unsigned top = boff(BATCH_LEVELS);
+  if (rc == 0)
+    rc = merge(t, BATCH_LEVELS, (t->n >> BATCH_LEVELS) - 1, t->bh[top], t->bs[top]);
+  return rc;
+}
+
+/* The leaf of t->leaf (holder hash already in place) with @balance, into the batch. */
+static int push_leaf(struct por_tree *t, por_u128 balance)
+{
+  uint64_t n = t->n;
+  por_u128 total = t->total + balance;
+  if (total < balance) { /* every sum is at most the total: checking it checks them all */
+    t->failed = true;
+    return -ERR_POR_OVERFLOW;
+  }
+  t->total = total;
+  if (n % SALT_BATCH == 0)
+    crypto_stream_chacha20_xor_ic(t->salts, zeros, sizeof t->salts, nonce_holder, n >> 1, t->key);
+  memcpy(t->leaf + 1 + POR_ROUND_ID_LEN, t->salts + (n % SALT_BATCH) * POR_SALT_LEN, POR_SALT_LEN);
+  put_u128be(t->leaf + LEAF_LEN - 16, balance);
+  unsigned b = (unsigned)(n % BATCH);
+  crypto_hash_sha256(t->bh[b], t->leaf, LEAF_LEN);
+  t->bs[b] = balance;
+  t->n = n + 1;
+  if (b == BATCH - 1 && t->height >= BATCH_LEVELS) {
+    int rc = flush_batch(t);
+    if (rc != 0) {
+      t->failed = true;
+      return rc;
+    }
+  }
   return 0;
 }
 
@@ -204,36 +401,18 @@ int por_tree_push_hashed(struct por_tree *t, const uint8_t holder_hash[POR_HASH_
     return -ERR_INVALID_ARGUMENT;
   if (t->n >> t->height != 0)
     return -ERR_POR_HEIGHT;
-  uint8_t salt[POR_SALT_LEN];
-  struct por_node nd;
-  por_salt_holder(t->key, t->n, salt);
-  por_leaf_hash(t->round_id, salt, holder_hash, balance, nd.hash);
-  sodium_memzero(salt, sizeof salt);
-  nd.sum = balance;
-  int rc = emit(t, &nd);
-  unsigned l = 0;
-  while (rc == 0 && (t->pend_mask >> l & 1) != 0) {
-    rc = por_inner(&t->pend[l], &nd, &nd);
-    t->pend_mask &= ~((uint64_t)1 << l);
-    l++;
-    if (rc == 0)
-      rc = emit(t, &nd);
-  }
-  if (rc != 0) {
-    t->failed = true;
-    return rc;
-  }
-  t->pend[l] = nd;
-  t->pend_mask |= (uint64_t)1 << l;
-  t->n++;
-  return 0;
+  memcpy(t->leaf + 1 + POR_ROUND_ID_LEN + POR_SALT_LEN, holder_hash, POR_HASH_LEN);
+  return push_leaf(t, balance);
 }
 
 int por_tree_push(struct por_tree *t, const void *holder_id, size_t id_len, por_u128 balance)
 {
-  uint8_t hh[POR_HASH_LEN];
-  crypto_hash_sha256(hh, holder_id, id_len);
-  return por_tree_push_hashed(t, hh, balance);
+  if (t->finished || t->failed)
+    return -ERR_INVALID_ARGUMENT;
+  if (t->n >> t->height != 0)
+    return -ERR_POR_HEIGHT;
+  crypto_hash_sha256(t->leaf + 1 + POR_ROUND_ID_LEN + POR_SALT_LEN, holder_id, id_len);
+  return push_leaf(t, balance);
 }
 
 int por_tree_push_signed(struct por_tree *t, const void *holder_id, size_t id_len, __int128 balance)
@@ -243,29 +422,48 @@ int por_tree_push_signed(struct por_tree *t, const void *holder_id, size_t id_le
   return por_tree_push(t, holder_id, id_len, (por_u128)balance);
 }
 
+/* The complete node waiting at height @l (bit l of n set). */
+static void pending(const struct por_tree *t, unsigned l, struct por_node *out)
+{
+  memcpy(out->hash, t->msg[l + 1] + 33, POR_HASH_LEN);
+  out->sum = t->lsum[l];
+}
+
 int por_tree_finish(struct por_tree *t, struct por_node *root)
 {
   if (t->finished || t->failed)
     return -ERR_INVALID_ARGUMENT;
   unsigned h = t->height;
+  /* The leaves of an unfinished batch, one by one (each then closes its own parents). */
+  uint64_t first = t->n - t->n % BATCH;
+  for (uint64_t k = first; k < t->n; k++) {
+    int rc = emit(t, t->bh[k - first], t->bs[k - first]);
+    if (rc == 0)
+      rc = merge(t, 0, k, t->bh[k - first], t->bs[k - first]);
+    if (rc != 0) {
+      t->failed = true;
+      return rc;
+    }
+  }
   if (t->n == (uint64_t)1 << h) {
-    t->root = t->pend[h];
+    /* t->root was set by the last push */
   } else if (t->n == 0) {
     por_pad(t->round_id, t->key, 1, &t->root);
   } else {
     /* carry: the partial node at height l, position (n-1) >> l. */
     bool have = false;
-    struct por_node carry;
+    struct por_node carry, pend;
     for (unsigned l = 0; l < h; l++) {
       uint64_t pos = (t->n - 1) >> l;
       struct por_node pad;
       int rc = 0;
-      if (t->pend_mask >> l & 1) {
+      if (t->n >> l & 1) {
+        pending(t, l, &pend);
         if (!have) {
           por_pad(t->round_id, t->key, heap_of(h, l, pos + 1), &pad);
-          rc = por_inner(&t->pend[l], &pad, &carry);
+          rc = por_inner(&pend, &pad, &carry);
         } else {
-          rc = por_inner(&t->pend[l], &carry, &carry);
+          rc = por_inner(&pend, &carry, &carry);
         }
         have = true;
       } else if (have) {
@@ -292,31 +490,57 @@ int por_tree_finish(struct por_tree *t, struct por_node *root)
   return 0;
 }
 
-/* Record number of complete node (l, j) in the levels file. */
-static uint64_t record_of(unsigned l, uint64_t j)
+/* Record number of leaf @k: k + sum over m >= STORED_FROM of floor(k / 2^m). */
+static uint64_t leaf_record(uint64_t k)
 {
-  uint64_t k = ((j + 1) << l) - 1, off = l;
-  for (uint64_t q = k; q != 0; q >>= 1)
+  uint64_t off = k;
+  for (uint64_t q = k >> STORED_FROM; q != 0; q >>= 1)
     off += q;
   return off;
 }
 
-/* One record by pread (no stdio buffer refill per sibling); the FILE's position is kept. */
-static int read_node(FILE *f, uint64_t rec, struct por_node *out)
+/*
+ * Record number of complete node (l >= STORED_FROM, j): after its last leaf and the nodes of
+ * heights STORED_FROM..l-1 that the same leaf closed.
+ */
+static uint64_t node_record(unsigned l, uint64_t j)
 {
-  uint8_t buf[REC_LEN];
-  if (pread(fileno(f), buf, REC_LEN, (off_t)(rec * REC_LEN)) != REC_LEN)
+  return leaf_record(((j + 1) << l) - 1) + 1 + (l - STORED_FROM);
+}
+
+/* @count records from @rec by pread (no stdio buffer refill); the FILE's position is kept. */
+static int read_nodes(FILE *f, uint64_t rec, unsigned count, struct por_node *out)
+{
+  uint8_t buf[GROUP * REC_LEN];
+  size_t len = (size_t)count * REC_LEN;
+  if (pread(fileno(f), buf, len, (off_t)(rec * REC_LEN)) != (ssize_t)len)
     return -ERR_IO;
-  memcpy(out->hash, buf, POR_HASH_LEN);
-  out->sum = get_u128be(buf + POR_HASH_LEN);
+  for (unsigned i = 0; i < count; i++) {
+    memcpy(out[i].hash, buf + i * REC_LEN, POR_HASH_LEN);
+    out[i].sum = get_u128be(buf + i * REC_LEN + POR_HASH_LEN);
+  }
   return 0;
 }
 
 /* Node (l, j) of a finished tree. */
 static int node_at(struct por_tree *t, unsigned l, uint64_t j, struct por_node *out)
 {
-  if (((j + 1) << l) <= t->n)
-    return read_node(t->levels, record_of(l, j), out);
+  if (((j + 1) << l) <= t->n) {
+    if (l == 0)
+      return read_nodes(t->levels, leaf_record(j), 1, out);
+    if (l >= STORED_FROM)
+      return read_nodes(t->levels, node_record(l, j), 1, out);
+    /* Not stored: its 2^l leaves are adjacent records; fold them. */
+    struct por_node lv[GROUP];
+    unsigned w = 1u << l;
+    int rc = read_nodes(t->levels, leaf_record(j << l), w, lv);
+    for (; rc == 0 && w > 1; w /= 2)
+      for (unsigned i = 0; rc == 0 && i < w / 2; i++)
+        rc = por_inner(&lv[2 * i], &lv[2 * i + 1], &lv[i]);
+    if (rc == 0)
+      *out = lv[0];
+    return rc;
+  }
   if ((j << l) >= t->n) {
     por_pad(t->round_id, t->key, heap_of(t->height, l, j), out);
     return 0;
@@ -340,17 +564,22 @@ int por_tree_proof(struct por_tree *t, uint64_t index, const uint8_t holder_hash
   por_salt_holder(t->key, index, p.salt);
   memcpy(p.holder_hash, holder_hash, POR_HASH_LEN);
   p.balance = balance;
-  struct por_node leaf;
-  int rc = node_at(t, 0, index, &leaf);
+  /* The leaf and its sibling leaf in one read when both are real (adjacent records). */
+  struct por_node two[2];
+  bool pair = t->height > 0 && (index | 1) < t->n;
+  int rc = pair ? read_nodes(t->levels, leaf_record(index & ~(uint64_t)1), 2, two)
+                : read_nodes(t->levels, leaf_record(index), 1, &two[index & 1]);
   if (rc != 0)
     return rc;
+  const struct por_node *leaf = &two[index & 1];
   uint8_t want[POR_HASH_LEN];
   por_leaf_hash(p.round_id, p.salt, holder_hash, balance, want);
-  if (leaf.sum != balance || sodium_memcmp(want, leaf.hash, POR_HASH_LEN) != 0)
+  if (leaf->sum != balance || sodium_memcmp(want, leaf->hash, POR_HASH_LEN) != 0)
     return -ERR_POR_PROOF;
   for (unsigned l = 0; l < t->height; l++) {
-    rc = node_at(t, l, (index >> l) ^ 1, &p.sib[l]);
-    if (rc != 0)
+    if (l == 0 && pair)
+      p.sib[0] = two[(index & 1) ^ 1];
+    else if ((rc = node_at(t, l, (index >> l) ^ 1, &p.sib[l])) != 0)
       return rc;
   }
   *out = p;
@@ -377,6 +606,7 @@ int por_tree_build_mem(unsigned height, const uint8_t round_id[POR_ROUND_ID_LEN]
     por_salt_holder(key, i, salt);
     por_leaf_hash(round_id, salt, holder_hashes[i], balances[i], lv[i].hash);
     lv[i].sum = balances[i];
+    sodium_memzero(salt, sizeof salt);
   }
   int rc = 0;
   uint64_t width = n; /* real-or-partial nodes at this height */

@@ -33,14 +33,16 @@
  * The height H is fixed (2^H leaf slots).  An empty subtree is one pad
  * node whose index is its heap number (root 1, node at height l and
  * position j: 2^(H-l) + j), so padding costs at most H hashes.  Salts:
- * crypto_kdf_derive_from_key (BLAKE2b) from the 32-byte round key, context
- * "bspor_u_" with the holder's index for salt_u, "bspor_p_" with the heap
- * number for salt_index.
+ * the ChaCha20 keystream (crypto_stream_chacha20: djb's, 64-bit block
+ * counter, 8-byte nonce) keyed with the 32-byte round key; salt_u of holder
+ * i is keystream bytes [32i, 32i + 32) under the nonce "bspor_u_",
+ * salt_index of heap number x bytes [32x, 32x + 32) under "bspor_p_".
  *
  * Built streaming: leaves pushed in order, one pending node per level
- * (memory O(H)); every complete node is appended (48 bytes: hash,
- * u128be sum) to a caller-given file in creation order, from which a
- * proof's siblings are read back.
+ * (memory O(H)); every complete node of height 0 or 3..H is appended (48
+ * bytes: hash, u128be sum) to a caller-given file in creation order, from
+ * which a proof's siblings are read back (heights 1 and 2 recomputed from
+ * their leaves).
  */
 #define POR_HASH_LEN     32
 #define POR_ROUND_ID_LEN 32
@@ -88,7 +90,7 @@ int por_round_id(const char *isin, const char *as_of, uint8_t out[POR_ROUND_ID_L
 void por_round_key(const uint8_t master[POR_KEY_LEN], const uint8_t round_id[POR_ROUND_ID_LEN],
                    uint8_t out[POR_KEY_LEN]);
 
-/* salt_u of the holder at @index (crypto_kdf, context "bspor_u_"). */
+/* salt_u of the holder at @index (ChaCha20 keystream bytes [32 index, +32), nonce "bspor_u_"). */
 void por_salt_holder(const uint8_t key[POR_KEY_LEN], uint64_t index, uint8_t out[POR_SALT_LEN]);
 
 /* The hash of a leaf from its preimage parts. */
@@ -96,7 +98,7 @@ void por_leaf_hash(const uint8_t round_id[POR_ROUND_ID_LEN], const uint8_t salt[
                    const uint8_t holder_hash[POR_HASH_LEN], por_u128 balance,
                    uint8_t out[POR_HASH_LEN]);
 
-/* The pad node with heap number @heap (sum 0; salt_index from context "bspor_p_"). */
+/* The pad node with heap number @heap (sum 0; salt_index from the nonce "bspor_p_"). */
 void por_pad(const uint8_t round_id[POR_ROUND_ID_LEN], const uint8_t key[POR_KEY_LEN],
              uint64_t heap, struct por_node *out);
 
@@ -117,9 +119,10 @@ void por_tree_free(struct por_tree *t);
 
 /*
  * Appends the next holder (index = number pushed before): @holder_id bytes (hashed with
- * SHA-256) and @balance.  Returns 0, -ERR_POR_HEIGHT (2^H holders already), -ERR_POR_OVERFLOW,
- * -ERR_IO (levels file) or -ERR_INVALID_ARGUMENT (after finish); after an error the tree only
- * accepts por_tree_free().
+ * SHA-256) and @balance.  Returns 0, -ERR_POR_HEIGHT (2^H holders already), -ERR_POR_OVERFLOW
+ * (the total of the balances passes 2^128 - 1: every node sum is at most that total), -ERR_IO
+ * (levels file) or -ERR_INVALID_ARGUMENT (after finish); after an error the tree only accepts
+ * por_tree_free().
  */
 int por_tree_push(struct por_tree *t, const void *holder_id, size_t id_len, por_u128 balance);
 
