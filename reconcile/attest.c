@@ -92,6 +92,67 @@ static int do_statement(struct build *b, const struct attest_figures *f, const c
   return rc;
 }
 
+#define HOLDERS_PAGE 10000
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+
+/*
+ * Every holder of @token at the run's block, a page at a time, in address order: its line in
+ * the export @hf, the line's byte offset (8 bytes big-endian) in @of, its leaf in @t.  *@off is
+ * the export's length so far; *@rows counts the holders.  An address not above the one before
+ * is refused (-ERR_INTERNAL): the proofs' binary search needs the order.
+ */
+static int holders_pages(struct build *b, const struct attest_figures *f, const char *token,
+                         unsigned decimals, FILE *hf, FILE *of, struct por_tree *t, uint64_t *off,
+                         uint64_t *rows)
+{
+  char blk[24], after[48] = "", lim[16];
+  snprintf(blk, sizeof blk, "%lld", (long long)f->block);
+  snprintf(lim, sizeof lim, "%d", HOLDERS_PAGE);
+  for (;;) {
+    const char *p[] = {token, blk, after, lim};
+    PGresult *r = NULL;
+    enum db_qs qs = db_exec(b->c, &attest_q_holders, p, &r);
+    if (qs < 0)
+      return qs_err(qs);
+    int n = qs > 0 ? PQntuples(r) : 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+      const char *addr = PQgetvalue(r, i, 0), *bal = PQgetvalue(r, i, 1);
+      struct money m;
+      if (strlen(addr) >= sizeof after || strcmp(addr, after) <= 0) {
+        rc = -ERR_INTERNAL;
+        break;
+      }
+      memcpy(after, addr, strlen(addr) + 1);
+      rc = money_parse(bal, strlen(bal), 18, 0, &m);
+      if (rc == 0)
+        rc = money_rescale(m, decimals, MONEY_ROUND_EXACT, &m);
+      if (rc != 0)
+        break;
+      char d[48];
+      uint8_t be[8];
+      por_u128_format((por_u128)m.v, d, sizeof d);
+      put_be64(be, *off);
+      int w = fprintf(hf, "%s %s\n", addr, d);
+      if (w < 0 || fwrite(be, 1, sizeof be, of) != sizeof be) {
+        rc = -ERR_IO;
+        break;
+      }
+      *off += (uint64_t)w;
+      (*rows)++;
+      rc = por_tree_push(t, addr, strlen(addr), (por_u128)m.v);
+    }
+    if (r != NULL)
+      PQclear(r);
+    if (rc != 0 || n < HOLDERS_PAGE)
+      return rc;
+  }
+}
+
 /* The holders: export and tree; writes the "tree" member, gives the sum. */
 static int do_tree(struct build *b, const struct attest_figures *f, const char *token,
                    unsigned decimals, const char *cutoff, por_u128 *sum_out)
@@ -101,21 +162,15 @@ static int do_tree(struct build *b, const struct attest_figures *f, const char *
   if (rc != 0)
     return rc;
   por_round_key(b->master, rid, key);
-  char blk[24], path[ATTEST_PATH_MAX];
-  snprintf(blk, sizeof blk, "%lld", (long long)f->block);
-  const char *p[] = {token, blk};
-  PGresult *r = NULL;
-  enum db_qs qs = db_exec(b->c, &attest_q_holders, p, &r);
-  if (qs < 0) {
-    sodium_memzero(key, sizeof key);
-    return qs_err(qs);
-  }
+  char path[ATTEST_PATH_MAX];
   snprintf(path, sizeof path, "%s/levels/%s.levels", b->dir, f->isin);
   FILE *lv = fopen(path, "w+");
+  snprintf(path, sizeof path, "%s/levels/%s.offsets", b->dir, f->isin);
+  FILE *of = fopen(path, "w");
   snprintf(path, sizeof path, "%s/holders/%s.txt", b->dir, f->isin);
   FILE *hf = fopen(path, "w");
   struct por_tree *t = NULL;
-  if (lv == NULL || hf == NULL)
+  if (lv == NULL || hf == NULL || of == NULL)
     rc = -ERR_IO;
   else
     rc = por_tree_new(b->height, rid, key, lv, &t);
@@ -123,25 +178,15 @@ static int do_tree(struct build *b, const struct attest_figures *f, const char *
   sodium_bin2hex(rhex, sizeof rhex, rid, sizeof rid);
   sodium_bin2hex(khex, sizeof khex, key, sizeof key);
   sodium_memzero(key, sizeof key);
+  int w = 0;
   if (rc == 0)
-    fprintf(hf, "# backstock holders v1 isin=%s round_id=%s round_key=%s height=%u decimals=%u\n",
-            f->isin, rhex, khex, b->height, decimals);
+    w = fprintf(hf,
+                "# backstock holders v1 isin=%s round_id=%s round_key=%s height=%u decimals=%u\n",
+                f->isin, rhex, khex, b->height, decimals);
   sodium_memzero(khex, sizeof khex);
-  int rows = qs > 0 ? PQntuples(r) : 0;
-  for (int i = 0; i < rows && rc == 0; i++) {
-    const char *addr = PQgetvalue(r, i, 0), *bal = PQgetvalue(r, i, 1);
-    struct money m;
-    rc = money_parse(bal, strlen(bal), 18, 0, &m);
-    if (rc == 0)
-      rc = money_rescale(m, decimals, MONEY_ROUND_EXACT, &m);
-    if (rc != 0)
-      break;
-    char d[48];
-    por_u128_format((por_u128)m.v, d, sizeof d);
-    fprintf(hf, "%s %s\n", addr, d);
-    rc = por_tree_push(t, addr, strlen(addr), (por_u128)m.v);
-  }
-  PQclear(r);
+  uint64_t off = w > 0 ? (uint64_t)w : 0, rows = 0;
+  if (rc == 0)
+    rc = holders_pages(b, f, token, decimals, hf, of, t, &off, &rows);
   struct por_node root;
   if (rc == 0)
     rc = por_tree_finish(t, &root);
@@ -149,6 +194,8 @@ static int do_tree(struct build *b, const struct attest_figures *f, const char *
   if (hf != NULL && (fflush(hf) != 0 || fsync(fileno(hf)) != 0) && rc == 0)
     rc = -ERR_IO;
   if (hf != NULL && fclose(hf) != 0 && rc == 0)
+    rc = -ERR_IO;
+  if (of != NULL && fclose(of) != 0 && rc == 0)
     rc = -ERR_IO;
   if (lv != NULL)
     fclose(lv);
@@ -158,9 +205,9 @@ static int do_tree(struct build *b, const struct attest_figures *f, const char *
   sodium_bin2hex(hex, sizeof hex, root.hash, sizeof root.hash);
   por_u128_format(root.sum, sum, sizeof sum);
   fprintf(b->pl,
-          "\"tree\":{\"decimals\":%u,\"height\":%u,\"holders\":%d,\"root\":\"%s\","
+          "\"tree\":{\"decimals\":%u,\"height\":%u,\"holders\":%llu,\"root\":\"%s\","
           "\"round_id\":\"%s\",\"sum\":\"%s\",\"token\":\"%s\"}",
-          decimals, b->height, rows, hex, rhex, sum, token);
+          decimals, b->height, (unsigned long long)rows, hex, rhex, sum, token);
   *sum_out = root.sum;
   return 0;
 }

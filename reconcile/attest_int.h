@@ -56,6 +56,16 @@ int attest_liabilities(const struct attest_figures *f, por_u128 sum, unsigned de
 /* Removes the plain files of folder @dir (not sub-folders). */
 void attest_rm_files(const char *dir);
 
+/*
+ * The inclusion proof of @holder in the @isin tree of the attestation folder @dir, out of its
+ * levels and offsets files (attest_proof.c): binary search, then O(H) reads.  *@root: the
+ * tree's root as the files give it.  Returns 0, -ERR_API_NOT_FOUND (no such holder), -ERR_IO
+ * (a file missing: the caller may rebuild from the export), -ERR_POR_MISMATCH (a malformed
+ * export) or a tree error.
+ */
+int attest_proof_levels(const char *dir, const char *isin, const char *holder,
+                        struct por_proof *proof, struct por_node *root);
+
 /* Removes an attestation folder @dir: its statements/, holders/, levels/ and plain files. */
 void attest_rm_tree(const char *dir);
 

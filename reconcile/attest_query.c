@@ -18,13 +18,18 @@ const struct db_stmt attest_q_figures = {
     " FROM recon_runs WHERE instrument IS NOT NULL ORDER BY isin, cutoff DESC, id DESC",
     0};
 
-/* Every holder with a positive balance of token $1 at block $2, by address. */
+/*
+ * The next page of holders with a positive balance of token $1 at block $2, by address, after
+ * address $3 ('' for the first), at most $4: pages keep the build's memory bounded.  Addresses
+ * are '0x' and 40 lower-case hex digits (chain_balances' CHECK), so every collation orders them
+ * as their bytes, which the proofs' binary search over the export relies on.
+ */
 const struct db_stmt attest_q_holders = {
     "attest_q_holders",
     "SELECT address, balance::text FROM (SELECT DISTINCT ON (address) address, balance"
-    " FROM chain_balances WHERE token = $1 AND block <= $2::bigint"
-    " ORDER BY address, block DESC) b WHERE balance > 0 ORDER BY address",
-    2};
+    " FROM chain_balances WHERE token = $1 AND block <= $2::bigint AND address > $3"
+    " ORDER BY address, block DESC) b WHERE balance > 0 ORDER BY address LIMIT $4::int",
+    4};
 
 const struct db_stmt attest_q_instrument = {
     "attest_q_instrument", "SELECT token_symbol, token_decimals FROM instruments WHERE isin = $1",

@@ -401,7 +401,11 @@ int attest_proof(const char *data_dir, int64_t id, const char *isin, const char 
   uint64_t count;
   unsigned height, decimals;
   uint8_t rid[POR_ROUND_ID_LEN];
-  int rc = rebuild(path, isin, &root, &count, &height, &decimals, rid, holder, &p, NULL, 0);
+  char dir[ATTEST_PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/attestations/%lld", data_dir, (long long)id);
+  int rc = attest_proof_levels(dir, isin, holder, &p, &root);
+  if (rc == -ERR_IO) /* a folder without levels and offsets: rebuild from the export */
+    rc = rebuild(path, isin, &root, &count, &height, &decimals, rid, holder, &p, NULL, 0);
   if (rc == -ERR_IO)
     return -ERR_API_NOT_FOUND;
   if (rc != 0)

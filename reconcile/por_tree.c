@@ -429,6 +429,54 @@ static void pending(const struct por_tree *t, unsigned l, struct por_node *out)
   out->sum = t->lsum[l];
 }
 
+static int node_at(struct por_tree *t, unsigned l, uint64_t j, struct por_node *out);
+
+/*
+ * The nodes that mix holders and padding (the right edge, at most one per height) and the
+ * root of a tree of t->n holders, 0 < n < 2^H or n == 0; the complete node waiting at each
+ * height comes from the build (@stored false) or the levels file (@stored true).
+ */
+static int close_right(struct por_tree *t, bool stored)
+{
+  unsigned h = t->height;
+  if (t->n == 0) {
+    por_pad(t->round_id, t->key, 1, &t->root);
+    return 0;
+  }
+  /* carry: the partial node at height l, position (n-1) >> l. */
+  bool have = false;
+  struct por_node carry, pend;
+  for (unsigned l = 0; l < h; l++) {
+    uint64_t pos = (t->n - 1) >> l;
+    struct por_node pad;
+    int rc = 0;
+    if (t->n >> l & 1) {
+      if (stored)
+        rc = node_at(t, l, (t->n >> l) - 1, &pend);
+      else
+        pending(t, l, &pend);
+      if (rc == 0 && !have) {
+        por_pad(t->round_id, t->key, heap_of(h, l, pos + 1), &pad);
+        rc = por_inner(&pend, &pad, &carry);
+      } else if (rc == 0) {
+        rc = por_inner(&pend, &carry, &carry);
+      }
+      have = true;
+    } else if (have) {
+      por_pad(t->round_id, t->key, heap_of(h, l, pos + 1), &pad);
+      rc = por_inner(&carry, &pad, &carry);
+    }
+    if (rc != 0)
+      return rc;
+    if (have) {
+      t->edge[l + 1] = carry;
+      t->has_edge[l + 1] = true;
+    }
+  }
+  t->root = carry;
+  return 0;
+}
+
 int por_tree_finish(struct por_tree *t, struct por_node *root)
 {
   if (t->finished || t->failed)
@@ -447,39 +495,12 @@ int por_tree_finish(struct por_tree *t, struct por_node *root)
   }
   if (t->n == (uint64_t)1 << h) {
     /* t->root was set by the last push */
-  } else if (t->n == 0) {
-    por_pad(t->round_id, t->key, 1, &t->root);
   } else {
-    /* carry: the partial node at height l, position (n-1) >> l. */
-    bool have = false;
-    struct por_node carry, pend;
-    for (unsigned l = 0; l < h; l++) {
-      uint64_t pos = (t->n - 1) >> l;
-      struct por_node pad;
-      int rc = 0;
-      if (t->n >> l & 1) {
-        pending(t, l, &pend);
-        if (!have) {
-          por_pad(t->round_id, t->key, heap_of(h, l, pos + 1), &pad);
-          rc = por_inner(&pend, &pad, &carry);
-        } else {
-          rc = por_inner(&pend, &carry, &carry);
-        }
-        have = true;
-      } else if (have) {
-        por_pad(t->round_id, t->key, heap_of(h, l, pos + 1), &pad);
-        rc = por_inner(&carry, &pad, &carry);
-      }
-      if (rc != 0) {
-        t->failed = true;
-        return rc;
-      }
-      if (have) {
-        t->edge[l + 1] = carry;
-        t->has_edge[l + 1] = true;
-      }
+    int rc = close_right(t, false);
+    if (rc != 0) {
+      t->failed = true;
+      return rc;
     }
-    t->root = carry;
   }
   if (t->levels != NULL && (wflush(t) != 0 || fflush(t->levels) != 0)) {
     t->failed = true;
@@ -583,6 +604,33 @@ int por_tree_proof(struct por_tree *t, uint64_t index, const uint8_t holder_hash
       return rc;
   }
   *out = p;
+  return 0;
+}
+
+int por_tree_open(unsigned height, const uint8_t round_id[POR_ROUND_ID_LEN],
+                  const uint8_t key[POR_KEY_LEN], uint64_t n, FILE *levels, struct por_tree **out,
+                  struct por_node *root)
+{
+  if (levels == NULL)
+    return -ERR_INVALID_ARGUMENT;
+  if (height > POR_HEIGHT_MAX || (height < 64 && n > (uint64_t)1 << height))
+    return -ERR_POR_HEIGHT;
+  struct por_tree *t = NULL;
+  int rc = por_tree_new(height, round_id, key, levels, &t);
+  if (rc != 0)
+    return rc;
+  t->n = n;
+  t->finished = true;
+  if (n == (uint64_t)1 << height)
+    rc = node_at(t, height, 0, &t->root);
+  else
+    rc = close_right(t, true);
+  if (rc != 0) {
+    por_tree_free(t);
+    return rc;
+  }
+  *root = t->root;
+  *out = t;
   return 0;
 }
 

@@ -144,6 +144,18 @@ int por_tree_finish(struct por_tree *t, struct por_node *root);
 uint64_t por_tree_count(const struct por_tree *t);
 
 /*
+ * Opens the finished tree of @n holders whose levels file @levels (open for reading) a
+ * build wrote, for proofs (por_tree_proof) without pushing the holders again: the right
+ * edge and the root are recomputed from O(H) records and pads.  *@root receives the root,
+ * which the caller compares with the published one.  Returns 0, -ERR_POR_HEIGHT,
+ * -ERR_INVALID_ARGUMENT, -ERR_IO (a short file) or -ERR_NOMEM; *@out freed with
+ * por_tree_free() (the file stays the caller's).
+ */
+int por_tree_open(unsigned height, const uint8_t round_id[POR_ROUND_ID_LEN],
+                  const uint8_t key[POR_KEY_LEN], uint64_t n, FILE *levels, struct por_tree **out,
+                  struct por_node *root);
+
+/*
  * The inclusion proof of holder @index of a finished tree with a levels file; the caller
  * gives the holder's id hash and balance (from its export), which must match the stored
  * leaf.  Returns 0, -ERR_INVALID_ARGUMENT (not finished, no file, index out of range),

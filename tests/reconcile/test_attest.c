@@ -347,6 +347,41 @@ static void test_tamper_holders(void **state)
   free(doc);
 }
 
+/*
+ * The proof endpoint's two paths give the same bytes: out of the levels and offsets files
+ * (binary search, the tree reopened), and rebuilt from the holder export when those files are
+ * missing; holders before the first, between and after the last are not found either way.
+ */
+static void test_proof_paths(void **state)
+{
+  (void)state;
+  const char *const who[] = {A1,
+                             A2,
+                             A3,
+                             "0x0000000000000000000000000000000000000001",
+                             "0x2222222222222222222222222222222222222223",
+                             "0xffffffffffffffffffffffffffffffffffffffff"};
+  char lv[400], off[420];
+  snprintf(lv, sizeof lv, "%s/attestations/1/levels", dir);
+  snprintf(off, sizeof off, "%s.away", lv);
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    char *a = NULL, *b = NULL;
+    size_t la = 0, lb = 0;
+    int ra = attest_proof(dir, 1, ISIN, who[i], &a, &la);
+    assert_int_equal(rename(lv, off), 0);
+    int rb = attest_proof(dir, 1, ISIN, who[i], &b, &lb);
+    assert_int_equal(rename(off, lv), 0);
+    assert_int_equal(ra, i < 3 ? 0 : -ERR_API_NOT_FOUND);
+    assert_int_equal(rb, ra);
+    if (ra == 0) {
+      assert_int_equal(la, lb);
+      assert_memory_equal(a, b, la);
+    }
+    free(a);
+    free(b);
+  }
+}
+
 static void test_tamper_proof(void **state)
 {
   (void)state;
@@ -560,6 +595,49 @@ static void test_recover(void **state)
 }
 
 /*
+ * More holders than one page of the build's holder query (10,000): 10,050 more holders of one
+ * base unit at the attested block, written straight into the ledger's balances.  The export
+ * holds all 10,053 in address order, the attestation verifies against its files (coverage
+ * short by the 0.01005 shares they hold), and proofs
+ * of holders on both pages come out of the levels file.
+ */
+static void test_many_holders(void **state)
+{
+  (void)state;
+  char sql[512], msg[ATTEST_MSG_MAX];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO chain_balances (token, address, block, balance) SELECT 'AAPLx',"
+           " '0xb' || lpad(to_hex(g), 39, '0'), %lld, 0.000001 FROM generate_series(1, 10050) g",
+           (long long)block);
+  ts_sql(c, sql);
+  struct attest_figures f = figures();
+  struct attest_result r;
+  assert_int_equal(attest_build_from(c, signer, master, dir, 16, api_json_canonical, &f, 1, &r), 0);
+  paths(r.id);
+  char path[700];
+  size_t len;
+  snprintf(path, sizeof path, "%s/attestation.json", adir);
+  char *doc = read_all(path, &len);
+  assert_non_null(strstr(doc, "\"holders\":10053,"));
+  assert_non_null(strstr(doc, "\"sum\":\"400010050\""));
+  /* 10,050 units of 10^-6 more than the 400 shares held: the coverages say so */
+  assert_non_null(
+      strstr(doc, "\"coverage\":{\"contractual\":\"4.98995\",\"settled\":\"-0.01005\"}"));
+  if (verify(doc, NULL, true, msg) != 0)
+    fail_msg("%s", msg);
+  const char *const who[] = {"0xb000000000000000000000000000000000000001", A1, A3,
+                             "0xb000000000000000000000000000000000002742"};
+  for (size_t i = 0; i < sizeof who / sizeof who[0]; i++) {
+    char *json = NULL;
+    size_t jl = 0;
+    assert_int_equal(attest_proof(dir, r.id, ISIN, who[i], &json, &jl), 0);
+    assert_int_equal(attest_verify_inclusion(doc, len, json, jl, msg, sizeof msg), 0);
+    free(json);
+  }
+  free(doc);
+}
+
+/*
  * A fractional multiplier: the displayed supply is rounded up to the share unit (10^-6), as the
  * reconciler's ceil6(m*N), so payload and recon_runs publish the same coverage.  3 tokens at
  * 0.666666666666666667 (a 3-for-2 reverse split) = 2.000000000000000001 shares -> 2.000001.
@@ -594,12 +672,14 @@ int main(void)
       cmocka_unit_test(test_build_and_verify),
       cmocka_unit_test(test_tamper_statement),
       cmocka_unit_test(test_tamper_holders),
+      cmocka_unit_test(test_proof_paths),
       cmocka_unit_test(test_tamper_proof),
       cmocka_unit_test(test_tamper_signature_and_previous),
       cmocka_unit_test(test_cli),
       cmocka_unit_test(test_from_recon_runs),
       cmocka_unit_test(test_recover),
       cmocka_unit_test(test_liabilities_rounding),
+      cmocka_unit_test(test_many_holders),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

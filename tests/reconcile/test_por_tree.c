@@ -225,12 +225,20 @@ static void test_every_proof(void **state)
       assert_int_equal(por_tree_build_mem(h, rid, key, (const uint8_t(*)[32])hh, bal, n, &mem), 0);
       assert_memory_equal(mem.hash, root.hash, 32);
       assert_true(mem.sum == root.sum && root.sum == total);
+      /* the same tree opened from its levels file alone: same root, same proofs */
+      struct por_tree *o = NULL;
+      struct por_node oroot;
+      assert_int_equal(por_tree_open(h, rid, key, n, f, &o, &oroot), 0);
+      assert_memory_equal(oroot.hash, root.hash, 32);
+      assert_true(oroot.sum == root.sum);
       for (unsigned i = 0; i < n; i++) {
         if (h >= 6 && i % 5 != 0 && i % 64 > 1 && i % 64 < 62 && i + 2 < n)
           continue;
-        struct por_proof p, q;
+        struct por_proof p, q, op;
         char msg[POR_MSG_MAX], text[POR_PROOF_TEXT_MAX], text2[POR_PROOF_TEXT_MAX];
         assert_int_equal(por_tree_proof(t, i, hh[i], bal[i], &p), 0);
+        assert_int_equal(por_tree_proof(o, i, hh[i], bal[i], &op), 0);
+        assert_memory_equal(&op, &p, sizeof p);
         if (por_proof_verify(&p, root.hash, total, h, msg, sizeof msg) != 0)
           fail_msg("h %u n %u holder %u: %s", h, n, i, msg);
         assert_string_equal(msg, "ok");
@@ -248,10 +256,20 @@ static void test_every_proof(void **state)
                        -ERR_INVALID_ARGUMENT);
       free(hh);
       free(bal);
+      por_tree_free(o);
       por_tree_free(t);
       fclose(f);
     }
   }
+  /* a levels file shorter than its count says; a count past the height */
+  FILE *f = tmpfile();
+  struct por_tree *o = NULL;
+  struct por_node r;
+  assert_int_equal(por_tree_open(3, rid, key, 5, f, &o, &r), -ERR_IO);
+  assert_int_equal(por_tree_open(3, rid, key, 8, f, &o, &r), -ERR_IO);
+  assert_int_equal(por_tree_open(3, rid, key, 9, f, &o, &r), -ERR_POR_HEIGHT);
+  assert_null(o);
+  fclose(f);
 }
 
 /* A larger tree: streaming equals in-memory for random balances at heights 10 and 12. */
