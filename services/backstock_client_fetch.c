@@ -188,7 +188,7 @@ int client_fetch_attestation(const struct client_conn *conn, const char *which, 
     return rc;
   snprintf(path, sizeof path, "/v1/attestations/%s", which);
   if ((rc = get(conn, path, &doc)) != 0)
-    return rc;
+    goto out;
   long long id = doc_id(doc.body);
   if (id <= 0) {
     rc = fail("the document of attestation %s has no payload id", which);
