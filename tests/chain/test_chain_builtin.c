@@ -272,6 +272,22 @@ static void test_mint_burn_transfer(void **state)
 }
 
 /* Supply and balances at every block of a history over two tokens. */
+/*
+ * A transfer is stamped with the business clock (clock_now()), which the reconciler compares
+ * with a statement's cut-off: with the clock moved ten days on, a mint's executed_at is ten
+ * days past the wall clock, not the wall clock's now().
+ */
+static void test_business_time(void **state)
+{
+  (void)state;
+  struct chain_intent it;
+  assert_int_equal(db_clock_advance(c, 10LL * 86400000, NULL), 0);
+  assert_int_equal(chain_mint(l, "order-9-mint", "TSLAx", A, m18("1"), &it), 0);
+  assert_int_equal(ts_sql_int(c, "SELECT count(*) FROM chain_transfers WHERE executed_at"
+                                 " BETWEEN now() + interval '9 days 23 hours' AND clock_now()"),
+                   1);
+}
+
 static void test_history(void **state)
 {
   (void)state;
@@ -995,6 +1011,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mint_burn_transfer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_business_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_history, setup, teardown),
       cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_record_in, setup, teardown),
