@@ -403,15 +403,20 @@ int api_cursor_decode(const char *s, int64_t *id);
  */
 int api_page_args(struct api_request *req, struct api_page *p, char *hint, size_t hint_size);
 
+/* Most parameters a page query takes after its $1 and $2 (api_page_fetch()). */
+#define API_PAGE_ARGS_MAX 6
+
 /**
  * api_page_fetch() - run the page query @q, whose $1 is the id after which
  * the page starts and $2 the limit (one more row than shown, to know
- * whether another page follows).  *r receives the rows (PQclear it; NULL
- * when none), *shown how many belong on this page, *more whether rows
- * follow.  Returns 0 or the registry code to answer with.
+ * whether another page follows); @args (@n_args of them, at most
+ * API_PAGE_ARGS_MAX, NULL for SQL NULL) are its $3, $4, ...: a list's
+ * filters.  *r receives the rows (PQclear it; NULL when none), *shown how
+ * many belong on this page, *more whether rows follow.  Returns 0 or the
+ * registry code to answer with.
  */
 int api_page_fetch(struct db_conn *c, const struct db_stmt *q, const struct api_page *p,
-                   PGresult **r, int *shown, bool *more);
+                   const char *const *args, int n_args, PGresult **r, int *shown, bool *more);
 
 /** api_page_open() - start the reply: {"items":[ */
 void api_page_open(struct api_json *j);
@@ -473,6 +478,11 @@ int api_page_get(struct api_request *req, const struct api_page_list *l, void *c
  */
 int api_page_query(struct db_conn *c, const struct db_stmt *q, struct api_page_out *o,
                    void (*show)(struct api_json *j, PGresult *r, int row));
+
+/** api_page_query_args() - api_page_query() with the query's filters as $3, $4, ... */
+int api_page_query_args(struct db_conn *c, const struct db_stmt *q, const char *const *args,
+                        int n_args, struct api_page_out *o,
+                        void (*show)(struct api_json *j, PGresult *r, int row));
 
 /* ------------------------------------------------------------------ */
 /* Idempotency (api_idem.c)                                            */

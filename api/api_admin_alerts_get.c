@@ -39,22 +39,8 @@ static int check(struct api_request *req, void *cls, char *hint, size_t hint_siz
 static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
 {
   const struct filt *f = cls;
-  char after[24], limit[16];
-  PGresult *r = NULL;
-  snprintf(after, sizeof after, "%lld", (long long)o->page.after);
-  snprintf(limit, sizeof limit, "%u", o->page.limit + 1);
-  const char *p[4] = {after, limit, f->kind, f->open};
-  enum db_qs qs = db_exec(c, &q_api_alerts, p, &r);
-  if (qs < 0)
-    return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
-  for (int i = 0; i < (qs > 0 ? PQntuples(r) : 0); i++) {
-    if (!api_page_item(o, strtoll(PQgetvalue(r, i, 0), NULL, 10)))
-      break;
-    api__alert_show(o->j, r, i);
-  }
-  if (r != NULL)
-    PQclear(r);
-  return 0;
+  const char *args[] = {f->kind, f->open};
+  return api_page_query_args(c, &q_api_alerts, args, 2, o, api__alert_show);
 }
 
 int api_admin_alerts_get(struct api_request *req)

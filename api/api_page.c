@@ -68,12 +68,16 @@ int api_page_args(struct api_request *req, struct api_page *p, char *hint, size_
 }
 
 int api_page_fetch(struct db_conn *c, const struct db_stmt *q, const struct api_page *p,
-                   PGresult **r, int *shown, bool *more)
+                   const char *const *args, int n_args, PGresult **r, int *shown, bool *more)
 {
   char after[24], lim[16];
   snprintf(after, sizeof after, "%lld", (long long)p->after);
   snprintf(lim, sizeof lim, "%u", p->limit + 1);
-  const char *params[] = {after, lim};
+  const char *params[2 + API_PAGE_ARGS_MAX] = {after, lim};
+  if (n_args < 0 || n_args > API_PAGE_ARGS_MAX)
+    return ERR_INTERNAL;
+  for (int k = 0; k < n_args; k++)
+    params[2 + k] = args[k];
   *r = NULL;
   enum db_qs qs = db_exec(c, q, params, r);
   if (qs < 0)
@@ -118,10 +122,17 @@ bool api_page_item(struct api_page_out *o, int64_t id)
 int api_page_query(struct db_conn *c, const struct db_stmt *q, struct api_page_out *o,
                    void (*show)(struct api_json *j, PGresult *r, int row))
 {
+  return api_page_query_args(c, q, NULL, 0, o, show);
+}
+
+int api_page_query_args(struct db_conn *c, const struct db_stmt *q, const char *const *args,
+                        int n_args, struct api_page_out *o,
+                        void (*show)(struct api_json *j, PGresult *r, int row))
+{
   PGresult *r = NULL;
   int shown;
   bool more;
-  int rc = api_page_fetch(c, q, &o->page, &r, &shown, &more);
+  int rc = api_page_fetch(c, q, &o->page, args, n_args, &r, &shown, &more);
   if (rc != 0)
     return -rc;
   for (int i = 0; i < shown; i++) {

@@ -69,41 +69,32 @@ static void num(struct api_json *j, const char *k, PGresult *r, int i, int c)
     api_json_int(j, strtoll(PQgetvalue(r, i, c), NULL, 10));
 }
 
+static void show(struct api_json *j, PGresult *r, int i)
+{
+  api_json_obj(j);
+  num(j, "id", r, i, 0);
+  num(j, "run", r, i, 1);
+  num(j, "last_run", r, i, 2);
+  col(j, "isin", r, i, 3);
+  col(j, "key", r, i, 4);
+  col(j, "class", r, i, 5);
+  col(j, "amount", r, i, 6);
+  col(j, "detail", r, i, 7);
+  col(j, "status", r, i, 8);
+  api_json_key(j, "opened");
+  api_json_time(j, strtoll(PQgetvalue(r, i, 9), NULL, 10));
+  api_json_key(j, "updated");
+  api_json_time(j, strtoll(PQgetvalue(r, i, 10), NULL, 10));
+  num(j, "resolved_by", r, i, 11);
+  col(j, "note", r, i, 12);
+  api_json_obj_end(j);
+}
+
 static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
 {
   const struct filt *f = cls;
-  char after[24], limit[16];
-  PGresult *r = NULL;
-  snprintf(after, sizeof after, "%lld", (long long)o->page.after);
-  snprintf(limit, sizeof limit, "%u", o->page.limit + 1);
-  const char *p[5] = {after, limit, f->isin, f->status, f->klass};
-  enum db_qs qs = db_exec(c, &q_api_recon_breaks, p, &r);
-  if (qs < 0)
-    return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
-  for (int i = 0; i < (qs > 0 ? PQntuples(r) : 0); i++) {
-    if (!api_page_item(o, strtoll(PQgetvalue(r, i, 0), NULL, 10)))
-      break;
-    api_json_obj(o->j);
-    num(o->j, "id", r, i, 0);
-    num(o->j, "run", r, i, 1);
-    num(o->j, "last_run", r, i, 2);
-    col(o->j, "isin", r, i, 3);
-    col(o->j, "key", r, i, 4);
-    col(o->j, "class", r, i, 5);
-    col(o->j, "amount", r, i, 6);
-    col(o->j, "detail", r, i, 7);
-    col(o->j, "status", r, i, 8);
-    api_json_key(o->j, "opened");
-    api_json_time(o->j, strtoll(PQgetvalue(r, i, 9), NULL, 10));
-    api_json_key(o->j, "updated");
-    api_json_time(o->j, strtoll(PQgetvalue(r, i, 10), NULL, 10));
-    num(o->j, "resolved_by", r, i, 11);
-    col(o->j, "note", r, i, 12);
-    api_json_obj_end(o->j);
-  }
-  if (r != NULL)
-    PQclear(r);
-  return 0;
+  const char *args[] = {f->isin, f->status, f->klass};
+  return api_page_query_args(c, &q_api_recon_breaks, args, 3, o, show);
 }
 
 int api_recon_breaks_get(struct api_request *req)

@@ -41,9 +41,8 @@ static void str(struct api_json *j, const char *k, PGresult *r, int i, int col)
   api_json_str(j, PQgetvalue(r, i, col));
 }
 
-static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+static void show(struct api_json *j, PGresult *r, int i)
 {
-  const struct filt *f = cls;
   static const char *const names[] = {"supply",
                                       "multiplier",
                                       "agg",
@@ -56,48 +55,40 @@ static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
                                       "settled_coverage",
                                       "contractual_coverage",
                                       "status"};
-  char after[24], limit[16];
-  PGresult *r = NULL;
-  snprintf(after, sizeof after, "%lld", (long long)o->page.after);
-  snprintf(limit, sizeof limit, "%u", o->page.limit + 1);
-  const char *p[4] = {after, limit, f->isin, f->status};
-  enum db_qs qs = db_exec(c, &q_api_recon_runs, p, &r);
-  if (qs < 0)
-    return qs == DB_QS_SOFT ? -ERR_DB_CONFLICT : -ERR_DB_HARD;
-  for (int i = 0; i < (qs > 0 ? PQntuples(r) : 0); i++) {
-    if (!api_page_item(o, strtoll(PQgetvalue(r, i, 0), NULL, 10)))
-      break;
-    api_json_obj(o->j);
-    api_json_key(o->j, "id");
-    api_json_int(o->j, strtoll(PQgetvalue(r, i, 0), NULL, 10));
-    str(o->j, "isin", r, i, 1);
-    api_json_key(o->j, "statement");
-    api_json_int(o->j, strtoll(PQgetvalue(r, i, 2), NULL, 10));
-    api_json_key(o->j, "cutoff");
-    api_json_time(o->j, strtoll(PQgetvalue(r, i, 3), NULL, 10));
-    api_json_key(o->j, "block");
-    api_json_int(o->j, strtoll(PQgetvalue(r, i, 4), NULL, 10));
-    for (int k = 0; k < 12; k++)
-      str(o->j, names[k], r, i, 5 + k);
-    api_json_key(o->j, "breaks");
-    api_json_int(o->j, strtoll(PQgetvalue(r, i, 17), NULL, 10));
-    api_json_key(o->j, "created");
-    api_json_time(o->j, strtoll(PQgetvalue(r, i, 18), NULL, 10));
-    api_json_key(o->j, "statement_sha256s");
-    api_json_arr(o->j);
-    const char *s = PQgetvalue(r, i, 19);
-    while (*s != '\0') {
-      const char *e = strchr(s, ',');
-      size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
-      api_json_strn(o->j, s, n);
-      s += n + (e != NULL);
-    }
-    api_json_arr_end(o->j);
-    api_json_obj_end(o->j);
+  api_json_obj(j);
+  api_json_key(j, "id");
+  api_json_int(j, strtoll(PQgetvalue(r, i, 0), NULL, 10));
+  str(j, "isin", r, i, 1);
+  api_json_key(j, "statement");
+  api_json_int(j, strtoll(PQgetvalue(r, i, 2), NULL, 10));
+  api_json_key(j, "cutoff");
+  api_json_time(j, strtoll(PQgetvalue(r, i, 3), NULL, 10));
+  api_json_key(j, "block");
+  api_json_int(j, strtoll(PQgetvalue(r, i, 4), NULL, 10));
+  for (int k = 0; k < 12; k++)
+    str(j, names[k], r, i, 5 + k);
+  api_json_key(j, "breaks");
+  api_json_int(j, strtoll(PQgetvalue(r, i, 17), NULL, 10));
+  api_json_key(j, "created");
+  api_json_time(j, strtoll(PQgetvalue(r, i, 18), NULL, 10));
+  api_json_key(j, "statement_sha256s");
+  api_json_arr(j);
+  const char *s = PQgetvalue(r, i, 19);
+  while (*s != '\0') {
+    const char *e = strchr(s, ',');
+    size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+    api_json_strn(j, s, n);
+    s += n + (e != NULL);
   }
-  if (r != NULL)
-    PQclear(r);
-  return 0;
+  api_json_arr_end(j);
+  api_json_obj_end(j);
+}
+
+static int rows(struct db_conn *c, struct api_page_out *o, void *cls)
+{
+  const struct filt *f = cls;
+  const char *args[] = {f->isin, f->status};
+  return api_page_query_args(c, &q_api_recon_runs, args, 2, o, show);
 }
 
 int api_recon_runs_get(struct api_request *req)

@@ -6,7 +6,6 @@
  * issuance_corpact_admin.c, the scheduler step and the supply figures in
  * issuance_corpact_step.c; the model in docs/corporate-actions.md.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,17 +80,6 @@ int corpact_status_parse(const char *s, enum corpact_status *out)
   return -ERR_INVALID_ARGUMENT;
 }
 
-int corpact__why(char *why, size_t wsz, int rc, const char *fmt, ...)
-{
-  if (why != NULL && wsz > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, wsz, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
-
 const char *corpact__ms_text(int64_t ms, char buf[ISS_I64_TXT])
 {
   snprintf(buf, ISS_I64_TXT, "%lld", (long long)ms);
@@ -119,10 +107,10 @@ static int amount_check(struct money m, unsigned scale, const char *field, char 
   struct money x;
   if (m.v <= 0 || money_rescale(m, scale, MONEY_ROUND_EXACT, &x) != 0 ||
       money_cmp(m, amount_bound) >= 0)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"%s\": must be above 0 and below 100000000000000, with at most "
-                        "%u decimals",
-                        field, scale);
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"%s\": must be above 0 and below 100000000000000, with at most "
+                   "%u decimals",
+                   field, scale);
   return 0;
 }
 
@@ -144,12 +132,12 @@ static int ratio_check(const struct corpact_terms *t, char *why, size_t wsz)
   const char *tn = corpact_type_name(t->type);
   if (!t->has_ratio) {
     if (required)
-      return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                          "field \"ratio_new\": a %s needs ratio_new and ratio_old", tn);
+      return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                     "field \"ratio_new\": a %s needs ratio_new and ratio_old", tn);
     return 0;
   }
   if (!required && t->type != CORPACT_MERGER)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT, "field \"ratio_new\": not for a %s", tn);
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"ratio_new\": not for a %s", tn);
   int rc = amount_check(t->ratio_old, CORPACT_RATIO_SCALE, "ratio_old", why, wsz);
   if (rc == 0)
     rc = amount_check(t->ratio_new, CORPACT_RATIO_SCALE, "ratio_new", why, wsz);
@@ -157,14 +145,14 @@ static int ratio_check(const struct corpact_terms *t, char *why, size_t wsz)
     return rc;
   int c = money_cmp(t->ratio_new, t->ratio_old);
   if ((t->type == CORPACT_SPLIT || t->type == CORPACT_STOCK_DIVIDEND) && c <= 0)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"ratio_new\": a %s has ratio_new above ratio_old "
-                        "(ratio_new-for-ratio_old, e.g. 2-for-1)",
-                        tn);
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"ratio_new\": a %s has ratio_new above ratio_old "
+                   "(ratio_new-for-ratio_old, e.g. 2-for-1)",
+                   tn);
   if (t->type == CORPACT_REVERSE_SPLIT && c >= 0)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"ratio_new\": a reverse_split has ratio_new below ratio_old "
-                        "(ratio_new-for-ratio_old, e.g. 1-for-10)");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"ratio_new\": a reverse_split has ratio_new below ratio_old "
+                   "(ratio_new-for-ratio_old, e.g. 1-for-10)");
   return 0;
 }
 
@@ -173,34 +161,30 @@ static int cash_symbol_check(const struct corpact_terms *t, char *why, size_t ws
   const char *tn = corpact_type_name(t->type);
   if (t->has_cash) {
     if (t->type != CORPACT_CASH_DIVIDEND && t->type != CORPACT_MERGER)
-      return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT, "field \"cash_per_share\": not for a %s",
-                          tn);
+      return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"cash_per_share\": not for a %s", tn);
     int rc = amount_check(t->cash_per_share, CORPACT_CASH_SCALE, "cash_per_share", why, wsz);
     if (rc != 0)
       return rc;
     const char *cc = t->currency;
     if (strlen(cc) != 3 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' ||
         cc[2] < 'A' || cc[2] > 'Z')
-      return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                          "field \"currency\": 3 letters A-Z (ISO 4217), with cash_per_share");
+      return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                     "field \"currency\": 3 letters A-Z (ISO 4217), with cash_per_share");
   } else if (t->type == CORPACT_CASH_DIVIDEND) {
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"cash_per_share\": a cash_dividend needs cash_per_share and "
-                        "currency");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"cash_per_share\": a cash_dividend needs cash_per_share and "
+                   "currency");
   } else if (t->currency[0] != '\0') {
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"currency\": only with cash_per_share");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"currency\": only with cash_per_share");
   }
   if (t->new_symbol[0] != '\0') {
     if (t->type != CORPACT_SYMBOL_CHANGE && t->type != CORPACT_MERGER)
-      return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT, "field \"new_symbol\": not for a %s",
-                          tn);
+      return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"new_symbol\": not for a %s", tn);
     if (!symbol_ok(t->new_symbol))
-      return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                          "field \"new_symbol\": 1-16 of A-Z 0-9 .");
+      return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"new_symbol\": 1-16 of A-Z 0-9 .");
   } else if (t->type == CORPACT_SYMBOL_CHANGE) {
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"new_symbol\": a symbol_change needs new_symbol");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"new_symbol\": a symbol_change needs new_symbol");
   }
   return 0;
 }
@@ -209,33 +193,33 @@ static int dates_times_check(const struct corpact_terms *t, char *why, size_t ws
 {
   int32_t ex = t->ex_date, rec = t->record_date, pay = t->pay_date;
   if (ex != CORPACT_DATE_NONE && rec != CORPACT_DATE_NONE && ex > rec)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"ex_date\": must not be after record_date");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"ex_date\": must not be after record_date");
   if (rec != CORPACT_DATE_NONE && pay != CORPACT_DATE_NONE && rec > pay)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"pay_date\": must not be before record_date");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"pay_date\": must not be before record_date");
   if (ex != CORPACT_DATE_NONE && pay != CORPACT_DATE_NONE && ex > pay)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"pay_date\": must not be before ex_date");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"pay_date\": must not be before ex_date");
   if (t->effective_ms == CORPACT_TIME_NONE)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT, "field \"effective_at\": required");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"effective_at\": required");
   if (t->window_start_ms != CORPACT_TIME_NONE && t->window_start_ms > t->effective_ms)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"window_start\": must not be after effective_at");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"window_start\": must not be after effective_at");
   if (t->window_end_ms != CORPACT_TIME_NONE && t->window_end_ms < t->effective_ms)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"window_end\": must not be before effective_at");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"window_end\": must not be before effective_at");
   if (t->window_start_ms != CORPACT_TIME_NONE && t->window_end_ms != CORPACT_TIME_NONE &&
       t->window_start_ms >= t->window_end_ms)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"window_end\": must be after window_start");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"window_end\": must be after window_start");
   return 0;
 }
 
 int corpact_terms_check(const struct corpact_terms *t, char *why, size_t wsz)
 {
   if ((unsigned)t->type >= CORPACT_TYPE_COUNT)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT, "field \"type\": unknown");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT, "field \"type\": unknown");
   int rc = ratio_check(t, why, wsz);
   if (rc == 0)
     rc = cash_symbol_check(t, why, wsz);

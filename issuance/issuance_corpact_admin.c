@@ -136,7 +136,7 @@ int corpact_announce_in(struct db_conn *c, int64_t instrument, const struct corp
   if (qs < 0)
     return issuance__qs_err(qs);
   if (qs == DB_QS_NONE)
-    return corpact__why(why, wsz, -ERR_API_NOT_FOUND, "no such instrument");
+    return kv_fail(why, wsz, -ERR_API_NOT_FOUND, "no such instrument");
   char symbol[CORPACT_SYMBOL_MAX];
   util_strlcpy(symbol, PQgetvalue(r, 0, 0), sizeof symbol);
   int64_t now = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
@@ -144,17 +144,17 @@ int corpact_announce_in(struct db_conn *c, int64_t instrument, const struct corp
   PQclear(r);
 
   if (t->effective_ms <= now)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"effective_at\": must be after the clock's now");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"effective_at\": must be after the clock's now");
   if (t->new_symbol[0] != '\0' && strcmp(t->new_symbol, symbol) == 0)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"new_symbol\": the instrument already has this symbol");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"new_symbol\": the instrument already has this symbol");
   int64_t start = t->window_start_ms, end = t->window_end_ms;
   if (start == CORPACT_TIME_NONE) {
     int64_t close = 0;
     rc = close_before(c, t->ex_date != CORPACT_DATE_NONE ? t->ex_date : eff_day, &close);
     if (rc == -ERR_INVALID_ARGUMENT)
-      return corpact__why(why, wsz, rc, "field \"ex_date\": out of the calendar's range");
+      return kv_fail(why, wsz, rc, "field \"ex_date\": out of the calendar's range");
     if (rc != 0)
       return rc;
     start = close > now ? close : now;
@@ -164,8 +164,8 @@ int corpact_announce_in(struct db_conn *c, int64_t instrument, const struct corp
   if (end == CORPACT_TIME_NONE)
     end = t->effective_ms + CORPACT_WINDOW_TAIL_MS;
   if (start >= end)
-    return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                        "field \"window_end\": must be after window_start");
+    return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                   "field \"window_end\": must be after window_start");
 
   char ro[MONEY_STR_MAX], rn[MONEY_STR_MAX], cps[MONEY_STR_MAX], d1[ISS_I64_TXT], d2[ISS_I64_TXT],
       d3[ISS_I64_TXT], bs[ISS_I64_TXT], bn[ISS_I64_TXT], bb[ISS_I64_TXT];
@@ -215,19 +215,19 @@ static int schedule_in(struct db_conn *c, const struct corpact *a, char *why, si
   if (rc != 0)
     return -ERR_INTERNAL;
   if (a->terms.effective_ms <= now)
-    return corpact__why(why, wsz, -ERR_API_CONFLICT,
-                        "effective_at has passed: cancel this action and announce it again");
+    return kv_fail(why, wsz, -ERR_API_CONFLICT,
+                   "effective_at has passed: cancel this action and announce it again");
   const char *pm[2] = {NULL, NULL};
   if (corpact__multiplier_type(a->terms.type)) {
     struct money nw;
     if (others > 0)
-      return corpact__why(why, wsz, -ERR_API_CONFLICT,
-                          "another split of this instrument is scheduled: apply or cancel it "
-                          "first (its guard expects the multiplier of now)");
+      return kv_fail(why, wsz, -ERR_API_CONFLICT,
+                     "another split of this instrument is scheduled: apply or cancel it "
+                     "first (its guard expects the multiplier of now)");
     rc = corpact_multiplier(old, a->terms.ratio_new, a->terms.ratio_old, &nw);
     if (rc != 0)
-      return corpact__why(why, wsz, -ERR_INVALID_ARGUMENT,
-                          "field \"ratio_new\": the new multiplier would be out of range");
+      return kv_fail(why, wsz, -ERR_INVALID_ARGUMENT,
+                     "field \"ratio_new\": the new multiplier would be out of range");
     money_format(old, om, sizeof om);
     money_format(nw, nm, sizeof nm);
     pm[0] = om;
@@ -258,12 +258,12 @@ static int change_in(struct db_conn *c, int64_t id, const struct change *ch, str
   struct corpact a;
   int rc = corpact_get(c, id, true, &a);
   if (rc == -ERR_API_NOT_FOUND)
-    return corpact__why(why, wsz, rc, "no such corporate action");
+    return kv_fail(why, wsz, rc, "no such corporate action");
   if (rc != 0)
     return rc;
   if ((ch->from & (1u << a.status)) == 0)
-    return corpact__why(why, wsz, -ERR_API_CONFLICT, "the action is %s: it cannot be %s",
-                        corpact_status_name(a.status), ch->verb);
+    return kv_fail(why, wsz, -ERR_API_CONFLICT, "the action is %s: it cannot be %s",
+                   corpact_status_name(a.status), ch->verb);
   if (ch->to == CORPACT_SCHEDULED) {
     rc = schedule_in(c, &a, why, wsz);
   } else {

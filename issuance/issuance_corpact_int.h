@@ -32,10 +32,6 @@
  */
 int corpact__row(PGresult *r, int row, struct corpact *out);
 
-/** corpact__why() - format @why (may be NULL) and return @rc. */
-int corpact__why(char *why, size_t wsz, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /** corpact__ms_text() - @ms as text for a bigint parameter. */
 const char *corpact__ms_text(int64_t ms, char buf[ISS_I64_TXT]);
 

@@ -18,6 +18,7 @@
 
 #include "chain/chain.h"
 #include "reconcile/attest_int.h"
+#include "reconcile/por_bytes.h"
 #include "reconcile/attest_q.h"
 
 struct build {
@@ -94,12 +95,6 @@ static int do_statement(struct build *b, const struct attest_figures *f, const c
 
 #define HOLDERS_PAGE 10000
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-  for (int i = 7; i >= 0; i--, v >>= 8)
-    p[i] = (uint8_t)v;
-}
-
 /*
  * Every holder of @token at the run's block, a page at a time, in address order: its line in
  * the export @hf, the line's byte offset (8 bytes big-endian) in @of, its leaf in @t.  *@off is
@@ -136,7 +131,7 @@ static int holders_pages(struct build *b, const struct attest_figures *f, const 
       char d[48];
       uint8_t be[8];
       por_u128_format((por_u128)m.v, d, sizeof d);
-      put_be64(be, *off);
+      por_put_u64be(be, *off);
       int w = fprintf(hf, "%s %s\n", addr, d);
       if (w < 0 || fwrite(be, 1, sizeof be, of) != sizeof be) {
         rc = -ERR_IO;
@@ -404,7 +399,8 @@ int attest_build(struct db_conn *c, const struct por_signer *s, const uint8_t ma
   int rc = attest_figures_latest(c, &f, &n);
   if (rc != 0)
     return rc;
-  rc = attest_build_from(c, s, master, data_dir, height, canon, f, n, out);
+  rc = n == 0 ? -ERR_POR_NOTHING
+              : attest_build_from(c, s, master, data_dir, height, canon, f, n, out);
   free(f);
   return rc;
 }

@@ -22,16 +22,9 @@
 #include <sodium.h>
 
 #include "reconcile/attest_int.h"
+#include "reconcile/por_bytes.h"
 
 #define LINE_MAX_BYTES 256
-
-static uint64_t get_be64(const uint8_t *p)
-{
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = v << 8 | p[i];
-  return v;
-}
 
 /* Line @k of the export (via the offsets file): holder and balance. */
 static int line_at(int hfd, int ofd, uint64_t k, char *holder, size_t hcap, por_u128 *bal)
@@ -40,7 +33,7 @@ static int line_at(int hfd, int ofd, uint64_t k, char *holder, size_t hcap, por_
   char line[LINE_MAX_BYTES + 1];
   if (pread(ofd, be, sizeof be, (off_t)(k * 8)) != (ssize_t)sizeof be)
     return -ERR_IO;
-  ssize_t got = pread(hfd, line, LINE_MAX_BYTES, (off_t)get_be64(be));
+  ssize_t got = pread(hfd, line, LINE_MAX_BYTES, (off_t)por_get_u64be(be));
   if (got <= 0)
     return -ERR_IO;
   line[got] = '\0';

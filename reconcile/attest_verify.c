@@ -5,7 +5,6 @@
  * holder export.  Every mismatch is reported as "<ISIN> <field>: the
  * attestation says X, <source> gives Y", the first one only.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,20 +15,6 @@
 #include "reconcile/attest_q.h"
 
 #define HOLDER_MAX 128
-
-static int fail(int rc, char *msg, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int rc, char *msg, size_t cap, const char *fmt, ...)
-{
-  if (msg != NULL && cap > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 /* The string member at @path ("a.b.c") of @obj into @buf; 0 or -1. */
 static int get_str(struct attest_span obj, const char *path, char *buf, size_t cap)
@@ -82,7 +67,7 @@ static int check_statement(struct attest_span ins, const char *isin, const char 
 {
   struct attest_span pages, pg;
   if (attest_member(ins, "statement", &pages) != 0 || attest_member(pages, "pages", &pages) != 0)
-    return fail(-ERR_POR_MISMATCH, msg, cap, "%s statement.pages: missing", isin);
+    return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s statement.pages: missing", isin);
   crypto_hash_sha256_state hs;
   crypto_hash_sha256_init(&hs);
   struct agg_sum a = {isin, {0, 0}, 0};
@@ -92,21 +77,22 @@ static int check_statement(struct attest_span ins, const char *isin, const char 
     char sha[80], file[128], path[ATTEST_PATH_MAX], hex[65];
     if (get_str(pg, "sha256", sha, sizeof sha) != 0 ||
         get_str(pg, "file", file, sizeof file) != 0 || strchr(file, '/') != NULL)
-      return fail(-ERR_POR_MISMATCH, msg, cap, "%s statement.pages[%zu]: malformed", isin, i);
+      return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s statement.pages[%zu]: malformed", isin, i);
     snprintf(path, sizeof path, "%s/%s", dir, file);
     char *buf = NULL;
     size_t len = 0;
     if (util_read_file(path, (size_t)lim.max_bytes, &buf, &len) != 0)
-      return fail(-ERR_IO, msg, cap, "%s statement.pages[%zu]: cannot read %s", isin, i, path);
+      return kv_fail(msg, cap, -ERR_IO, "%s statement.pages[%zu]: cannot read %s", isin, i, path);
     uint8_t h[32];
     crypto_hash_sha256(h, (const uint8_t *)buf, len);
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     crypto_hash_sha256_update(&hs, (const uint8_t *)buf, len);
     if (strcmp(hex, sha) != 0) {
       free(buf);
-      return fail(-ERR_POR_MISMATCH, msg, cap,
-                  "%s statement.pages[%zu].sha256: the attestation says %s, file %s hashes to %s",
-                  isin, i, sha, path, hex);
+      return kv_fail(
+          msg, cap, -ERR_POR_MISMATCH,
+          "%s statement.pages[%zu].sha256: the attestation says %s, file %s hashes to %s", isin, i,
+          sha, path, hex);
     }
     struct custody_stmt st;
     struct custody_error err;
@@ -114,17 +100,17 @@ static int check_statement(struct attest_span ins, const char *isin, const char 
     int rc = custody_semt002_parse_mem(buf, len, &lim, &st, agg_fn, &a, &err);
     free(buf);
     if (rc != 0)
-      return fail(-ERR_POR_MISMATCH, msg, cap, "%s statement file %s: not a semt.002 (%s: %s)",
-                  isin, path, err.where, err.msg);
+      return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s statement file %s: not a semt.002 (%s: %s)",
+                     isin, path, err.where, err.msg);
   }
   uint8_t h[32];
   char hex[65], want[80];
   crypto_hash_sha256_final(&hs, h);
   sodium_bin2hex(hex, sizeof hex, h, sizeof h);
   if (get_str(ins, "statement.sha256", want, sizeof want) != 0 || strcmp(want, hex) != 0)
-    return fail(-ERR_POR_MISMATCH, msg, cap,
-                "%s statement.sha256: the attestation says %s, the statement files give %s", isin,
-                want, hex);
+    return kv_fail(msg, cap, -ERR_POR_MISMATCH,
+                   "%s statement.sha256: the attestation says %s, the statement files give %s",
+                   isin, want, hex);
   *agg = a.sum;
   return 0;
 }
@@ -136,7 +122,7 @@ static int rebuild(const char *path, const char *isin, struct por_node *root, ui
 {
   FILE *f = fopen(path, "r");
   if (f == NULL)
-    return fail(-ERR_IO, msg, cap, "%s: cannot read the holder export %s", isin, path);
+    return kv_fail(msg, cap, -ERR_IO, "%s: cannot read the holder export %s", isin, path);
   char line[512], hisin[16] = "";
   uint8_t key[POR_KEY_LEN];
   int rc = 0;
@@ -144,7 +130,7 @@ static int rebuild(const char *path, const char *isin, struct por_node *root, ui
       attest_holders_header(line, hisin, rid, key, height, decimals) != 0 ||
       strcmp(hisin, isin) != 0) {
     fclose(f);
-    return fail(-ERR_POR_MISMATCH, msg, cap, "%s: %s has no valid header line", isin, path);
+    return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s: %s has no valid header line", isin, path);
   }
   FILE *lv = want_holder != NULL ? tmpfile() : NULL;
   struct por_tree *t = NULL;
@@ -157,8 +143,8 @@ static int rebuild(const char *path, const char *isin, struct por_node *root, ui
     char holder[HOLDER_MAX];
     por_u128 bal;
     if (attest_holders_line(line, holder, sizeof holder, &bal) != 0) {
-      rc = fail(-ERR_POR_MISMATCH, msg, cap, "%s: %s line %llu is not \"<holder> <balance>\"", isin,
-                path, (unsigned long long)n + 2);
+      rc = kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s: %s line %llu is not \"<holder> <balance>\"",
+                   isin, path, (unsigned long long)n + 2);
       break;
     }
     if (want_holder != NULL && strcmp(holder, want_holder) == 0) {
@@ -178,8 +164,8 @@ static int rebuild(const char *path, const char *isin, struct por_node *root, ui
   if (lv != NULL)
     fclose(lv);
   if (rc != 0 && msg != NULL && msg[0] == '\0')
-    fail(rc, msg, cap, "%s: the holder export %s does not build a tree (%s)", isin, path,
-         err_name(rc));
+    kv_fail(msg, cap, rc, "%s: the holder export %s does not build a tree (%s)", isin, path,
+            err_name(rc));
   *count = n;
   return rc;
 }
@@ -189,8 +175,8 @@ static int check_field(const char *isin, const char *field, const char *said, co
 {
   if (strcmp(said, got) == 0)
     return 0;
-  return fail(-ERR_POR_MISMATCH, msg, cap, "%s %s: the attestation says %s, %s gives %s", isin,
-              field, said, src, got);
+  return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s %s: the attestation says %s, %s gives %s", isin,
+                 field, said, src, got);
 }
 
 /* One instrument of the payload against the files. */
@@ -200,7 +186,7 @@ static int check_isin(struct attest_span ins, size_t i, const char *stmt_dir,
   char isin[16], path[ATTEST_PATH_MAX], s[MONEY_STR_MAX + 80];
   if (get_str(ins, "isin", isin, sizeof isin) != 0 || strlen(isin) != 12 ||
       strspn(isin, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 12)
-    return fail(-ERR_POR_MISMATCH, msg, cap, "instruments[%zu].isin: malformed", i);
+    return kv_fail(msg, cap, -ERR_POR_MISMATCH, "instruments[%zu].isin: malformed", i);
   struct attest_figures f;
   memset(&f, 0, sizeof f);
   util_strlcpy(f.isin, isin, sizeof f.isin);
@@ -264,11 +250,12 @@ static int check_isin(struct attest_span ins, size_t i, const char *stmt_dir,
   for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
     if (get_str(ins, in[k].field, s, sizeof s) != 0 ||
         money_parse(s, strlen(s), 18, MONEY_PARSE_NEGATIVE, in[k].m) != 0)
-      return fail(-ERR_POR_MISMATCH, msg, cap, "%s %s: missing or not an amount", isin,
-                  in[k].field);
+      return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s %s: missing or not an amount", isin,
+                     in[k].field);
   struct attest_liab l;
   if ((rc = attest_liabilities(&f, root.sum, decimals, &l)) != 0)
-    return fail(-ERR_POR_MISMATCH, msg, cap, "%s: figures out of range (%s)", isin, err_name(rc));
+    return kv_fail(msg, cap, -ERR_POR_MISMATCH, "%s: figures out of range (%s)", isin,
+                   err_name(rc));
   struct {
     const char *field, *got, *src;
   } out[] = {{"reserves.settled", l.agg, "the statement files (AggtBal)"},
@@ -295,23 +282,23 @@ int attest_verify_files(const char *doc, size_t len, const char *stmt_dir, const
   if (keys != NULL) {
     int rc = por_attest_verify(doc, len, keys, nkeys, canon, NULL, NULL, NULL);
     if (rc == -ERR_POR_CANONICAL)
-      return fail(rc, msg, msg_cap, "document: not in canonical form (or its payload is not)");
+      return kv_fail(msg, msg_cap, rc, "document: not in canonical form (or its payload is not)");
     if (rc != 0)
-      return fail(rc, msg, msg_cap,
-                  "signature: does not verify with any published key (unknown key id or the "
-                  "payload or signature changed)");
+      return kv_fail(msg, msg_cap, rc,
+                     "signature: does not verify with any published key (unknown key id or the "
+                     "payload or signature changed)");
   }
   if (attest_member(d, "payload", &pl) != 0 || attest_member(pl, "instruments", &list) != 0)
-    return fail(-ERR_POR_CANONICAL, msg, msg_cap, "document: no payload.instruments");
+    return kv_fail(msg, msg_cap, -ERR_POR_CANONICAL, "document: no payload.instruments");
   if (prev_hash != NULL) {
     char s[80];
     if (get_str(pl, "previous", s, sizeof s) != 0)
       s[0] = '\0';
     const char *want = prev_hash[0] ? prev_hash : "null";
     if (strcmp(s, want) != 0)
-      return fail(-ERR_POR_MISMATCH, msg, msg_cap,
-                  "previous: the attestation says %s, the previous attestation hashes to %s", s,
-                  want);
+      return kv_fail(msg, msg_cap, -ERR_POR_MISMATCH,
+                     "previous: the attestation says %s, the previous attestation hashes to %s", s,
+                     want);
   }
   size_t i = 0;
   for (; attest_element(list, i, &ins) == 0; i++) {
@@ -320,7 +307,7 @@ int attest_verify_files(const char *doc, size_t len, const char *stmt_dir, const
       return rc;
   }
   if (i == 0)
-    return fail(-ERR_POR_MISMATCH, msg, msg_cap, "instruments: empty");
+    return kv_fail(msg, msg_cap, -ERR_POR_MISMATCH, "instruments: empty");
   return 0;
 }
 
@@ -335,9 +322,9 @@ int attest_verify_inclusion(const char *doc, size_t len, const char *proof, size
     pr = inner;
   struct por_proof p;
   if (por_proof_parse(pr.p, pr.n, &p) != 0)
-    return fail(-ERR_POR_PROOF, msg, msg_cap, "proof: not a proof in its canonical text form");
+    return kv_fail(msg, msg_cap, -ERR_POR_PROOF, "proof: not a proof in its canonical text form");
   if (attest_member(d, "payload", &pl) != 0 || attest_member(pl, "instruments", &list) != 0)
-    return fail(-ERR_POR_PROOF, msg, msg_cap, "document: no payload.instruments");
+    return kv_fail(msg, msg_cap, -ERR_POR_PROOF, "document: no payload.instruments");
   char rid[65];
   sodium_bin2hex(rid, sizeof rid, p.round_id, sizeof p.round_id);
   for (size_t i = 0; attest_element(list, i, &ins) == 0; i++) {
@@ -350,17 +337,17 @@ int attest_verify_inclusion(const char *doc, size_t len, const char *proof, size
         get_str(ins, "tree.sum", sum, sizeof sum) != 0 ||
         get_str(ins, "tree.height", h, sizeof h) != 0 ||
         sodium_hex2bin(root, sizeof root, s, strlen(s), NULL, NULL, NULL) != 0)
-      return fail(-ERR_POR_PROOF, msg, msg_cap, "instruments[%zu].tree: malformed", i);
+      return kv_fail(msg, msg_cap, -ERR_POR_PROOF, "instruments[%zu].tree: malformed", i);
     for (const char *c = sum; *c; c++)
       total = total * 10 + (por_u128)(*c - '0');
     char why[POR_MSG_MAX];
     int rc = por_proof_verify(&p, root, total, (unsigned)strtoul(h, NULL, 10), why, sizeof why);
     if (rc != 0)
-      return fail(rc, msg, msg_cap, "%s proof: %s", isin, why);
+      return kv_fail(msg, msg_cap, rc, "%s proof: %s", isin, why);
     return 0;
   }
-  return fail(-ERR_POR_PROOF, msg, msg_cap,
-              "proof: its round_id %s is none of the attestation's trees", rid);
+  return kv_fail(msg, msg_cap, -ERR_POR_PROOF,
+                 "proof: its round_id %s is none of the attestation's trees", rid);
 }
 
 int attest_get(struct db_conn *c, int64_t id, int64_t *id_out, char **doc, size_t *len)

@@ -35,6 +35,7 @@
 
 #include <sodium.h>
 
+#include "reconcile/por_bytes.h"
 #include "reconcile/reconcile.h"
 
 #define REC_LEN   (POR_HASH_LEN + 16)
@@ -82,40 +83,15 @@ struct por_tree {
   uint8_t wbuf[WBUF_RECS * REC_LEN];
 };
 
-/* Big-endian u64 store and load (one byte swap on a little-endian host). */
-static void put_u64be(uint8_t *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  v = __builtin_bswap64(v);
-  memcpy(p, &v, 8);
-#else
-  for (int i = 7; i >= 0; i--, v >>= 8)
-    p[i] = (uint8_t)v;
-#endif
-}
-
-static uint64_t get_u64be(const uint8_t *p)
-{
-  uint64_t v;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  memcpy(&v, p, 8);
-  v = __builtin_bswap64(v);
-#else
-  v = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
-      (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
-#endif
-  return v;
-}
-
 static void put_u128be(uint8_t *p, por_u128 v)
 {
-  put_u64be(p, (uint64_t)(v >> 64));
-  put_u64be(p + 8, (uint64_t)v);
+  por_put_u64be(p, (uint64_t)(v >> 64));
+  por_put_u64be(p + 8, (uint64_t)v);
 }
 
 static por_u128 get_u128be(const uint8_t *p)
 {
-  return (por_u128)get_u64be(p) << 64 | get_u64be(p + 8);
+  return (por_u128)por_get_u64be(p) << 64 | por_get_u64be(p + 8);
 }
 
 int por_round_id(const char *isin, const char *as_of, uint8_t out[POR_ROUND_ID_LEN])
@@ -179,7 +155,7 @@ void por_pad(const uint8_t round_id[POR_ROUND_ID_LEN], const uint8_t key[POR_KEY
   uint8_t m[PAD_LEN];
   m[0] = 0x02;
   memcpy(m + 1, round_id, POR_ROUND_ID_LEN);
-  put_u64be(m + 1 + POR_ROUND_ID_LEN, heap);
+  por_put_u64be(m + 1 + POR_ROUND_ID_LEN, heap);
   salt_at(key, nonce_pad, heap, m + 1 + POR_ROUND_ID_LEN + 8);
   crypto_hash_sha256(out->hash, m, sizeof m);
   out->sum = 0;

@@ -502,7 +502,10 @@ int attest_due(struct db_conn *c, bool *due);
  */
 int attest_recover(struct db_conn *c, const char *data_dir, unsigned *renamed);
 
-/** attest_build() - attest_build_from() over attest_figures_latest(). */
+/**
+ * attest_build() - attest_build_from() over attest_figures_latest();
+ * -ERR_POR_NOTHING when no instrument has a reconciliation run yet.
+ */
 int attest_build(struct db_conn *c, const struct por_signer *s, const uint8_t master[POR_KEY_LEN],
                  const char *data_dir, unsigned height, por_canon_fn canon,
                  struct attest_result *out);

@@ -267,6 +267,15 @@ static void *engine_thread(void *arg)
 }
 
 /* The custody feed of serve: the drop folder, or the HTTP feed (one thread each). */
+/* The custodian HTTP feed's settings from the service's configuration. */
+static void http_cfg_of(const struct service *svc, struct custody_http_cfg *hc)
+{
+  custody_http_cfg_default(hc);
+  hc->listing_url = svc->cfg.custody_feed_url;
+  hc->token = svc->cfg.custody_feed_token;
+  hc->max_bytes = svc->cfg.custody_max_bytes;
+}
+
 struct feed_arg {
   const struct service *svc;
   bool http;
@@ -289,10 +298,7 @@ static void *feed_thread(void *arg)
   } else if (fa->http) {
     struct custody_http_cfg hc;
     struct custody_http *h = NULL;
-    custody_http_cfg_default(&hc);
-    hc.listing_url = svc->cfg.custody_feed_url;
-    hc.token = svc->cfg.custody_feed_token;
-    hc.max_bytes = svc->cfg.custody_max_bytes;
+    http_cfg_of(svc, &hc);
     if (custody_http_open(st, &hc, &h) == 0)
       custody_http_run(h, svc->cfg.custody_poll_ms, &engine_stop);
     custody_http_free(h);
@@ -820,10 +826,7 @@ static int custody_poll(struct service *svc, struct custody_store *st, bool once
 {
   struct custody_http_cfg hc;
   struct custody_http *h = NULL;
-  custody_http_cfg_default(&hc);
-  hc.listing_url = svc->cfg.custody_feed_url;
-  hc.token = svc->cfg.custody_feed_token;
-  hc.max_bytes = svc->cfg.custody_max_bytes;
+  http_cfg_of(svc, &hc);
   if (hc.listing_url[0] == '\0') {
     fprintf(stderr, "backstock: custody poll: custody_feed_url is not set\n");
     return -ERR_INVALID_ARGUMENT;

@@ -1,20 +1,22 @@
 /*
- * "backstock attest keys | rotate" and the key directory of the service's
- * configuration (services/backstock_attest.h): thin wrappers over the key
- * store of reconcile/por_sign_keys.c; and the API's attestation on demand
- * (a reconciler pass, then backstock_attest_build()).
+ * "backstock attest keys | rotate | publish" and the key directory of the
+ * service's configuration (services/backstock_attest.h): thin wrappers over
+ * the key store of reconcile/por_sign_keys.c; backstock_attest_build(), the
+ * one way to publish (the command, serve's reconciler thread); and the
+ * API's attestation on demand (a reconciler pass, then that build).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
 
+#include "api/api.h"
 #include "db/db.h"
 #include "reconcile/reconcile.h"
 #include "services/backstock_attest.h"
-#include "services/backstock_audit.h"
 
 void backstock_attest_dir(const struct cfg *cfg, char *out, size_t size)
 {
@@ -95,6 +97,37 @@ int backstock_attest_command(const struct cfg *cfg, int argc, char **argv, int i
   return -ERR_INVALID_ARGUMENT;
 }
 
+int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c)
+{
+  struct attest_result r;
+  int rc = backstock_attest_build(cfg, c, &r);
+  if (rc != 0) {
+    fprintf(stderr, "attest publish: %s (%s)\n", err_text(rc), err_name(rc));
+    return rc;
+  }
+  printf("attestation %lld over %zu ISIN(s): hash %s, files in %s/attestations/%lld\n",
+         (long long)r.id, r.n_isins, r.hash, cfg->data_dir, (long long)r.id);
+  return 0;
+}
+
+int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct attest_result *out)
+{
+  char dir[BACKSTOCK_ATTEST_DIR_MAX];
+  int rc = backstock_attest_ensure(cfg, dir, sizeof dir);
+  struct por_signer *s = NULL;
+  uint8_t master[POR_KEY_LEN];
+  if (rc == 0)
+    rc = por_signer_open(dir, &s);
+  if (rc == 0)
+    rc = attest_master_key(dir, master);
+  if (rc == 0)
+    rc = attest_build(c, s, master, cfg->data_dir, cfg->attestation_tree_height, api_json_canonical,
+                      out);
+  sodium_memzero(master, sizeof master);
+  por_signer_free(s);
+  return rc;
+}
+
 static bool retry_worth(int rc)
 {
   return rc == -ERR_DB_CONFLICT || rc == -ERR_DB_HARD || rc == -ERR_DB_COMMIT_UNKNOWN;
@@ -115,13 +148,6 @@ int backstock_attest_on_demand(void *cls, struct db_conn *c, struct attest_resul
   }
   if (rc != 0)
     return rc;
-  struct attest_figures *f = NULL;
-  size_t n = 0;
-  if ((rc = attest_figures_latest(c, &f, &n)) != 0)
-    return rc;
-  free(f);
-  if (n == 0)
-    return -ERR_POR_NOTHING;
   for (int attempt = 0; attempt < 3; attempt++) {
     rc = backstock_attest_build(cfg, c, out);
     if (!retry_worth(rc))

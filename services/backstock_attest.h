@@ -1,7 +1,9 @@
 /*
- * "backstock attest keys | rotate": the attestation key store
- * (reconcile/por_sign_keys.c, docs/attestation.md) from the command line,
- * and where the service finds it.  No database: the keys live outside it.
+ * "backstock attest keys | rotate | publish": the attestation key store
+ * (reconcile/por_sign_keys.c, docs/attestation.md) from the command line
+ * and where the service finds it (the keys live outside the database), and
+ * publishing an attestation with it: the command, serve's reconciler
+ * thread and the API's on-demand publisher.
  */
 #ifndef BACKSTOCK_SERVICES_BACKSTOCK_ATTEST_H
 #define BACKSTOCK_SERVICES_BACKSTOCK_ATTEST_H
@@ -42,9 +44,24 @@ struct db_conn;
 struct attest_result;
 
 /**
+ * backstock_attest_publish() - "attest publish": one attestation now over
+ * the latest reconciliation run of each ISIN, with the key store of @cfg
+ * and files under data_dir/attestations; prints its id and hash.
+ * Returns 0 or an error (message on stderr).
+ */
+int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c);
+
+/**
+ * backstock_attest_build() - what "attest publish" does, without printing:
+ * one attestation now, into @out.  Returns 0 or an error of the key store
+ * or attest_build().
+ */
+int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct attest_result *out);
+
+/**
  * backstock_attest_on_demand() - the API's attestation on demand
  * (struct api_ctx's attest_publish; POST /v1/admin/attestations): one
- * reconciler pass (recon_step(), tolerance 0 as serve's reconciler), then
+ * reconciler pass (recon_step(), with recon_tolerance_tokens as serve's reconciler), then
  * the next attestation over the latest run of each ISIN
  * (backstock_attest_build()).  @cls: the service's const struct cfg.
  * @c: outside a transaction.  A pass or a build that loses a race with

@@ -1,5 +1,5 @@
 /*
- * backstock_audit.c: "attest publish" and the auditor's offline commands
+ * backstock_audit.c: the auditor's offline commands
  * "audit verify" (also "--dir DIR", the folder of "attestations fetch")
  * and "audit inclusion" (services/backstock_audit.h,
  * docs/attestation.md).  The checks themselves are reconcile's
@@ -15,7 +15,6 @@
 
 #include "api/api.h"
 #include "reconcile/reconcile.h"
-#include "services/backstock_attest.h"
 #include "services/backstock_audit.h"
 
 #define FILE_MAX     (64u << 20)
@@ -219,35 +218,4 @@ int backstock_audit_main(int argc, char **argv, int i)
     return 2;
   }
   return inclusion_cmd(att, proof);
-}
-
-int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c)
-{
-  struct attest_result r;
-  int rc = backstock_attest_build(cfg, c, &r);
-  if (rc != 0) {
-    fprintf(stderr, "attest publish: %s (%s)\n", err_text(rc), err_name(rc));
-    return rc;
-  }
-  printf("attestation %lld over %zu ISIN(s): hash %s, files in %s/attestations/%lld\n",
-         (long long)r.id, r.n_isins, r.hash, cfg->data_dir, (long long)r.id);
-  return 0;
-}
-
-int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct attest_result *out)
-{
-  char dir[BACKSTOCK_ATTEST_DIR_MAX];
-  int rc = backstock_attest_ensure(cfg, dir, sizeof dir);
-  struct por_signer *s = NULL;
-  uint8_t master[POR_KEY_LEN];
-  if (rc == 0)
-    rc = por_signer_open(dir, &s);
-  if (rc == 0)
-    rc = attest_master_key(dir, master);
-  if (rc == 0)
-    rc = attest_build(c, s, master, cfg->data_dir, cfg->attestation_tree_height, api_json_canonical,
-                      out);
-  sodium_memzero(master, sizeof master);
-  por_signer_free(s);
-  return rc;
 }

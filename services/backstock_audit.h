@@ -1,7 +1,6 @@
 /*
- * The attestation commands that are not key management
- * (services/backstock_audit.c, docs/attestation.md):
- *   backstock attest publish            build, sign and store one now
+ * The auditor's offline commands (services/backstock_audit.c,
+ * docs/attestation.md):
  *   backstock audit verify --attestation FILE --statements DIR --holders DIR
  *                          [--keys FILE] [--previous FILE]
  *   backstock audit verify --dir DIR    (what "attestations fetch" wrote)
@@ -28,20 +27,5 @@ bool backstock_audit_handles(int argc, char **argv, int i);
  * unreadable file, 2 usage.
  */
 int backstock_audit_main(int argc, char **argv, int i);
-
-/**
- * backstock_attest_publish() - "attest publish": one attestation now over
- * the latest reconciliation run of each ISIN, with the key store of @cfg
- * and files under data_dir/attestations; prints its id and hash.
- * Returns 0 or an error (message on stderr).
- */
-int backstock_attest_publish(const struct cfg *cfg, struct db_conn *c);
-
-/**
- * backstock_attest_build() - what "attest publish" does, without printing:
- * one attestation now, into @out.  Returns 0 or an error of the key store
- * or attest_build().
- */
-int backstock_attest_build(const struct cfg *cfg, struct db_conn *c, struct attest_result *out);
 
 #endif

@@ -182,6 +182,20 @@ static bool is_pubkey(const char *s)
          n == 32 && *end == '\0';
 }
 
+static bool is_space(char c)
+{
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Narrows [*@a, *@b) of @text to leave out leading and trailing blanks and line ends. */
+static void trim_span(const char *text, size_t *a, size_t *b)
+{
+  while (*a < *b && is_space(text[*a]))
+    (*a)++;
+  while (*b > *a && is_space(text[*b - 1]))
+    (*b)--;
+}
+
 /* Read a public key file into @buf (trimmed); 0 or the usage status. */
 static int read_keyfile(const struct client_cmd *cmd, const struct client_opt *o, const char *path,
                         char *buf, size_t size)
@@ -191,11 +205,7 @@ static int read_keyfile(const struct client_cmd *cmd, const struct client_opt *o
   if (util_read_file(path, 4096, &text, &len) != 0)
     return usage_error(cmd, ERR_IO, "%s: cannot read %s", o->name, path);
   size_t a = 0, b = len;
-  while (a < b && (text[a] == ' ' || text[a] == '\n' || text[a] == '\r' || text[a] == '\t'))
-    a++;
-  while (b > a &&
-         (text[b - 1] == ' ' || text[b - 1] == '\n' || text[b - 1] == '\r' || text[b - 1] == '\t'))
-    b--;
+  trim_span(text, &a, &b);
   text[b] = '\0';
   bool ok = b - a < size && is_pubkey(text + a);
   if (ok)
@@ -457,11 +467,7 @@ static int setup_conn(const struct run *r, struct client_conn *conn)
     len = text != NULL ? strlen(text) : 0;
   }
   size_t a = 0, b = len;
-  while (a < b && (text[a] == ' ' || text[a] == '\n' || text[a] == '\r' || text[a] == '\t'))
-    a++;
-  while (b > a &&
-         (text[b - 1] == ' ' || text[b - 1] == '\n' || text[b - 1] == '\r' || text[b - 1] == '\t'))
-    b--;
+  trim_span(text, &a, &b);
   bool ok = b > a && b - a < sizeof conn->key;
   for (size_t k = a; ok && k < b; k++)
     ok = text[k] > 0x20 && text[k] < 0x7f;
